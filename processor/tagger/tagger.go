@@ -2,10 +2,20 @@
 // immutable once built and safe for concurrent use.
 package tagger
 
-import "github.com/wiretag/wiretag/schema"
+import (
+	"io/fs"
+
+	"github.com/wiretag/wiretag/schema"
+)
 
 // Tagger tags stories with one compiled set of dictionaries.
 type Tagger struct{}
+
+// New compiles the dictionaries in fsys (the layout of config/dictionaries
+// plus taxonomy.yaml; see config.DefaultDictionaries). The error lists every
+// problem found.
+// TODO(tagger): real implementation.
+func New(fsys fs.FS) (*Tagger, error) { return &Tagger{}, nil }
 
 // Tag returns the enriched record for s. It never fails on valid stories.
 // TODO(tagger): real implementation.
