@@ -21,46 +21,46 @@ import (
 // default (envDefault, possibly empty) and a desc tag; TestREADMETable keeps
 // the README in step with them.
 type Config struct {
-	Brokers          []string `env:"WIRETAG_BROKERS" envDefault:"localhost:9092" envSeparator:"," desc:"Kafka bootstrap brokers, comma-separated host:port."`
-	InputTopic       string   `env:"WIRETAG_INPUT_TOPIC" envDefault:"wiretag.stories" desc:"Topic the raw stories are read from."`
-	EnrichedTopic    string   `env:"WIRETAG_ENRICHED_TOPIC" envDefault:"wiretag.enriched" desc:"Topic the enriched records are written to (key = story id)."`
-	DeadLetterTopic  string   `env:"WIRETAG_DEAD_LETTER_TOPIC" envDefault:"wiretag.dead-letter" desc:"Topic for messages that cannot be processed: original bytes, key and headers plus wiretag-error-* headers."`
-	GroupID          string   `env:"WIRETAG_GROUP_ID" envDefault:"wiretag" desc:"Consumer group id; processors with the same id share the input partitions."`
-	Workers          int      `env:"WIRETAG_WORKERS" envDefault:"0" desc:"Stories tagged concurrently; 0 means the number of CPUs."`
-	MaxMessageBytes  int      `env:"WIRETAG_MAX_MESSAGE_BYTES" envDefault:"1000000" desc:"Largest input message accepted; larger ones are dead-lettered as oversize."`
-	FetchMaxBytes    int      `env:"WIRETAG_FETCH_MAX_BYTES" envDefault:"16777216" desc:"Reader MaxBytes per fetch; must exceed WIRETAG_MAX_MESSAGE_BYTES so oversize messages can be fetched and dead-lettered."`
-	BatchSize        int      `env:"WIRETAG_BATCH_SIZE" envDefault:"500" desc:"Stories per batch: their outputs go out in one WriteMessages call, then the batch is committed."`
-	BatchWait        time.Duration `env:"WIRETAG_BATCH_WAIT" envDefault:"50ms" desc:"How long to wait for a batch to fill before processing a partial one."`
-	WriteBatchTimeout time.Duration `env:"WIRETAG_WRITE_BATCH_TIMEOUT" envDefault:"5ms" desc:"Writer BatchTimeout: how long kafka-go waits to fill a partition batch (its own default, 1s, stalls synchronous writes)."`
-	WriteBatchBytes  int      `env:"WIRETAG_WRITE_BATCH_BYTES" envDefault:"1048576" desc:"Writer BatchBytes; an output larger than this cannot be written and its story is dead-lettered."`
-	WriteTimeout     time.Duration `env:"WIRETAG_WRITE_TIMEOUT" envDefault:"10s" desc:"Timeout of one produce request."`
-	RequiredAcks     string   `env:"WIRETAG_REQUIRED_ACKS" envDefault:"all" desc:"Produce acknowledgements: all, one or none. Anything but all can lose data."`
-	Balancer         string   `env:"WIRETAG_BALANCER" envDefault:"hash" desc:"Output partitioner: hash (kafka-go FNV-1a, like Sarama) or murmur2 (like the Java client)."`
-	Compression      string   `env:"WIRETAG_COMPRESSION" envDefault:"none" desc:"Output compression: none, gzip, snappy, lz4 or zstd."`
-	RetryAttempts    int      `env:"WIRETAG_RETRY_ATTEMPTS" envDefault:"5" desc:"Produce attempts before the processor reports not-ready (it keeps retrying, at the maximum backoff)."`
-	RetryBackoff     time.Duration `env:"WIRETAG_RETRY_BACKOFF" envDefault:"100ms" desc:"First backoff between produce attempts; doubles each attempt."`
-	RetryMaxBackoff  time.Duration `env:"WIRETAG_RETRY_MAX_BACKOFF" envDefault:"10s" desc:"Cap on the backoff between produce, commit and fetch attempts."`
-	CommitTimeout    time.Duration `env:"WIRETAG_COMMIT_TIMEOUT" envDefault:"10s" desc:"Timeout of one offset commit (a commit blocks during a rebalance)."`
-	FetchWait        time.Duration `env:"WIRETAG_FETCH_WAIT" envDefault:"250ms" desc:"Reader MaxWait and ReadBatchTimeout; small values keep shutdown fast."`
-	SessionTimeout   time.Duration `env:"WIRETAG_SESSION_TIMEOUT" envDefault:"30s" desc:"Consumer group session timeout."`
-	RebalanceTimeout time.Duration `env:"WIRETAG_REBALANCE_TIMEOUT" envDefault:"30s" desc:"Consumer group rebalance timeout."`
-	HeartbeatInterval time.Duration `env:"WIRETAG_HEARTBEAT_INTERVAL" envDefault:"3s" desc:"Consumer group heartbeat interval."`
-	StartOffset      string   `env:"WIRETAG_START_OFFSET" envDefault:"first" desc:"Where a group with no committed offset starts: first or last."`
-	RulesFile        string   `env:"WIRETAG_RULES_FILE" envDefault:"" desc:"Alert rules YAML; empty means the embedded default rules. Reloaded on SIGHUP and when the file changes."`
-	DictionaryDir    string   `env:"WIRETAG_DICTIONARY_DIR" envDefault:"" desc:"Dictionary directory (taxonomy.yaml + dictionaries/*.yaml); empty means the embedded ones. Reloaded on SIGHUP and when a file changes."`
-	ReloadInterval   time.Duration `env:"WIRETAG_RELOAD_INTERVAL" envDefault:"5s" desc:"How often the rules file and dictionary directory are checked for changes; 0 disables polling (SIGHUP still works)."`
-	HTTPAddr         string   `env:"WIRETAG_HTTP_ADDR" envDefault:":8080" desc:"Address of the HTTP server with /metrics, /healthz and /readyz; empty disables it."`
-	LogLevel         string   `env:"WIRETAG_LOG_LEVEL" envDefault:"info" desc:"Log level: trace, debug, info, warn or error."`
-	LogFormat        string   `env:"WIRETAG_LOG_FORMAT" envDefault:"json" desc:"Log format: json or console."`
-	ShutdownTimeout  time.Duration `env:"WIRETAG_SHUTDOWN_TIMEOUT" envDefault:"20s" desc:"Deadline for a graceful shutdown: finish in-flight work, write, commit and leave the group."`
-	SASLMechanism    string   `env:"WIRETAG_SASL_MECHANISM" envDefault:"none" desc:"SASL mechanism: none, PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."`
-	SASLUsername     string   `env:"WIRETAG_SASL_USERNAME" envDefault:"" desc:"SASL user name."`
-	SASLPassword     string   `env:"WIRETAG_SASL_PASSWORD" envDefault:"" secret:"true" desc:"SASL password (never logged or printed)."`
-	TLSEnabled       bool     `env:"WIRETAG_TLS_ENABLED" envDefault:"false" desc:"Connect to the brokers over TLS."`
-	TLSCAFile        string   `env:"WIRETAG_TLS_CA_FILE" envDefault:"" desc:"PEM file of the CAs that sign the brokers' certificates; empty means the system pool."`
-	TLSCertFile      string   `env:"WIRETAG_TLS_CERT_FILE" envDefault:"" desc:"PEM client certificate for mutual TLS."`
-	TLSKeyFile       string   `env:"WIRETAG_TLS_KEY_FILE" envDefault:"" secret:"true" desc:"PEM private key of the client certificate."`
-	TLSInsecureSkipVerify bool `env:"WIRETAG_TLS_INSECURE_SKIP_VERIFY" envDefault:"false" desc:"Skip verification of the brokers' certificates (testing only)."`
+	Brokers               []string      `env:"WIRETAG_BROKERS" envDefault:"localhost:9092" envSeparator:"," desc:"Kafka bootstrap brokers, comma-separated host:port."`
+	InputTopic            string        `env:"WIRETAG_INPUT_TOPIC" envDefault:"wiretag.stories" desc:"Topic the raw stories are read from."`
+	EnrichedTopic         string        `env:"WIRETAG_ENRICHED_TOPIC" envDefault:"wiretag.enriched" desc:"Topic the enriched records are written to (key = story id)."`
+	DeadLetterTopic       string        `env:"WIRETAG_DEAD_LETTER_TOPIC" envDefault:"wiretag.dead-letter" desc:"Topic for messages that cannot be processed: original bytes, key and headers plus wiretag-error-* headers."`
+	GroupID               string        `env:"WIRETAG_GROUP_ID" envDefault:"wiretag" desc:"Consumer group id; processors with the same id share the input partitions."`
+	Workers               int           `env:"WIRETAG_WORKERS" envDefault:"0" desc:"Stories tagged concurrently; 0 means the number of CPUs."`
+	MaxMessageBytes       int           `env:"WIRETAG_MAX_MESSAGE_BYTES" envDefault:"1000000" desc:"Largest input message accepted; larger ones are dead-lettered as oversize."`
+	FetchMaxBytes         int           `env:"WIRETAG_FETCH_MAX_BYTES" envDefault:"16777216" desc:"Reader MaxBytes per fetch; must exceed WIRETAG_MAX_MESSAGE_BYTES so oversize messages can be fetched and dead-lettered."`
+	BatchSize             int           `env:"WIRETAG_BATCH_SIZE" envDefault:"500" desc:"Stories per batch: their outputs go out in one WriteMessages call, then the batch is committed."`
+	BatchWait             time.Duration `env:"WIRETAG_BATCH_WAIT" envDefault:"50ms" desc:"How long to wait for a batch to fill before processing a partial one."`
+	WriteBatchTimeout     time.Duration `env:"WIRETAG_WRITE_BATCH_TIMEOUT" envDefault:"5ms" desc:"Writer BatchTimeout: how long kafka-go waits to fill a partition batch (its own default, 1s, stalls synchronous writes)."`
+	WriteBatchBytes       int           `env:"WIRETAG_WRITE_BATCH_BYTES" envDefault:"1048576" desc:"Writer BatchBytes; an output larger than this cannot be written and its story is dead-lettered."`
+	WriteTimeout          time.Duration `env:"WIRETAG_WRITE_TIMEOUT" envDefault:"10s" desc:"Timeout of one produce request."`
+	RequiredAcks          string        `env:"WIRETAG_REQUIRED_ACKS" envDefault:"all" desc:"Produce acknowledgements: all, one or none. Anything but all can lose data."`
+	Balancer              string        `env:"WIRETAG_BALANCER" envDefault:"hash" desc:"Output partitioner: hash (kafka-go FNV-1a, like Sarama) or murmur2 (like the Java client)."`
+	Compression           string        `env:"WIRETAG_COMPRESSION" envDefault:"none" desc:"Output compression: none, gzip, snappy, lz4 or zstd."`
+	RetryAttempts         int           `env:"WIRETAG_RETRY_ATTEMPTS" envDefault:"5" desc:"Produce attempts before the processor reports not-ready (it keeps retrying, at the maximum backoff)."`
+	RetryBackoff          time.Duration `env:"WIRETAG_RETRY_BACKOFF" envDefault:"100ms" desc:"First backoff between produce attempts; doubles each attempt."`
+	RetryMaxBackoff       time.Duration `env:"WIRETAG_RETRY_MAX_BACKOFF" envDefault:"10s" desc:"Cap on the backoff between produce, commit and fetch attempts."`
+	CommitTimeout         time.Duration `env:"WIRETAG_COMMIT_TIMEOUT" envDefault:"10s" desc:"Timeout of one offset commit (a commit blocks during a rebalance)."`
+	FetchWait             time.Duration `env:"WIRETAG_FETCH_WAIT" envDefault:"250ms" desc:"Reader MaxWait and ReadBatchTimeout; small values keep shutdown fast."`
+	SessionTimeout        time.Duration `env:"WIRETAG_SESSION_TIMEOUT" envDefault:"30s" desc:"Consumer group session timeout."`
+	RebalanceTimeout      time.Duration `env:"WIRETAG_REBALANCE_TIMEOUT" envDefault:"30s" desc:"Consumer group rebalance timeout."`
+	HeartbeatInterval     time.Duration `env:"WIRETAG_HEARTBEAT_INTERVAL" envDefault:"3s" desc:"Consumer group heartbeat interval."`
+	StartOffset           string        `env:"WIRETAG_START_OFFSET" envDefault:"first" desc:"Where a group with no committed offset starts: first or last."`
+	RulesFile             string        `env:"WIRETAG_RULES_FILE" envDefault:"" desc:"Alert rules YAML; empty means the embedded default rules. Reloaded on SIGHUP and when the file changes."`
+	DictionaryDir         string        `env:"WIRETAG_DICTIONARY_DIR" envDefault:"" desc:"Dictionary directory (taxonomy.yaml + dictionaries/*.yaml); empty means the embedded ones. Reloaded on SIGHUP and when a file changes."`
+	ReloadInterval        time.Duration `env:"WIRETAG_RELOAD_INTERVAL" envDefault:"5s" desc:"How often the rules file and dictionary directory are checked for changes; 0 disables polling (SIGHUP still works)."`
+	HTTPAddr              string        `env:"WIRETAG_HTTP_ADDR" envDefault:":8080" desc:"Address of the HTTP server with /metrics, /healthz and /readyz; empty disables it."`
+	LogLevel              string        `env:"WIRETAG_LOG_LEVEL" envDefault:"info" desc:"Log level: trace, debug, info, warn or error."`
+	LogFormat             string        `env:"WIRETAG_LOG_FORMAT" envDefault:"json" desc:"Log format: json or console."`
+	ShutdownTimeout       time.Duration `env:"WIRETAG_SHUTDOWN_TIMEOUT" envDefault:"20s" desc:"Deadline for a graceful shutdown: finish in-flight work, write, commit and leave the group."`
+	SASLMechanism         string        `env:"WIRETAG_SASL_MECHANISM" envDefault:"none" desc:"SASL mechanism: none, PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."`
+	SASLUsername          string        `env:"WIRETAG_SASL_USERNAME" envDefault:"" desc:"SASL user name."`
+	SASLPassword          string        `env:"WIRETAG_SASL_PASSWORD" envDefault:"" secret:"true" desc:"SASL password (never logged or printed)."`
+	TLSEnabled            bool          `env:"WIRETAG_TLS_ENABLED" envDefault:"false" desc:"Connect to the brokers over TLS."`
+	TLSCAFile             string        `env:"WIRETAG_TLS_CA_FILE" envDefault:"" desc:"PEM file of the CAs that sign the brokers' certificates; empty means the system pool."`
+	TLSCertFile           string        `env:"WIRETAG_TLS_CERT_FILE" envDefault:"" desc:"PEM client certificate for mutual TLS."`
+	TLSKeyFile            string        `env:"WIRETAG_TLS_KEY_FILE" envDefault:"" secret:"true" desc:"PEM private key of the client certificate."`
+	TLSInsecureSkipVerify bool          `env:"WIRETAG_TLS_INSECURE_SKIP_VERIFY" envDefault:"false" desc:"Skip verification of the brokers' certificates (testing only)."`
 }
 
 // Load reads the configuration from the process environment and validates it.
