@@ -1,24 +1,256 @@
-// Package tagger finds actors and peace-plan topics in a story. A Tagger is
-// immutable once built and safe for concurrent use.
+// Package tagger finds the actors a story names and the peace-plan topics it
+// discusses, with evidence. A Tagger is compiled once from dictionaries and is
+// immutable afterwards, so any number of goroutines may call Tag at once; a
+// dictionary reload builds a new Tagger and swaps it in.
 package tagger
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io/fs"
+	"os"
+	"sort"
+	"sync"
 
+	"github.com/wiretag/wiretag/config"
+	"github.com/wiretag/wiretag/processor/dict"
+	"github.com/wiretag/wiretag/processor/match"
 	"github.com/wiretag/wiretag/schema"
 )
 
+// Version is the tagging engine's version; the record's tagger.version adds a
+// digest of the dictionaries in force.
+const Version = "1.0.0"
+
+// speechWindow is how many tokens from a reporting verb an actor may stand
+// and still be its speaker.
+const speechWindow = 6
+
+// defaultWindow is the token distance of near / not_near.
+const defaultWindow = 8
+
+type entity struct {
+	meta        dict.Meta
+	threshold   float64
+	requiresAny []int // entity indexes; a topic fires only if one of them was found
+	gated       bool
+}
+
+// pattern is one compiled alias.
+type pattern struct {
+	entity   int
+	alias    dict.Alias
+	words    int // token length
+	near     []dict.Word
+	notNear  []dict.Word
+	prev     []dict.Word
+	notPrev  []dict.Word
+	next     []dict.Word
+	notNext  []dict.Word
+	window   int
+	hasRules bool
+}
+
 // Tagger tags stories with one compiled set of dictionaries.
-type Tagger struct{}
+type Tagger struct {
+	entities []entity
+	byID     map[string]int
+	actors   *match.Matcher
+	topics   *match.Matcher
+	speech   *match.Matcher
+	pats     []pattern
+	info     schema.TaggerInfo
+	pool     sync.Pool
+}
 
-// New compiles the dictionaries in fsys (the layout of config/dictionaries
-// plus taxonomy.yaml; see config.DefaultDictionaries). The error lists every
-// problem found.
-// TODO(tagger): real implementation.
-func New(fsys fs.FS) (*Tagger, error) { return &Tagger{}, nil }
+// Default compiles the dictionaries embedded in the binary.
+func Default() (*Tagger, error) {
+	return New(config.DefaultDictionaries())
+}
 
-// Tag returns the enriched record for s. It never fails on valid stories.
-// TODO(tagger): real implementation.
-func (t *Tagger) Tag(s *schema.Story) *schema.Enriched {
-	return &schema.Enriched{Schema: schema.SchemaVersion, ID: s.ID, Headline: s.Headline, Body: s.Body}
+// New compiles the dictionaries in fsys: taxonomy.yaml at its root and the
+// dictionary files under dictionaries/ (the layout of config.DefaultDictionaries).
+// The error lists every problem found (dict.Problems).
+func New(fsys fs.FS) (*Tagger, error) {
+	set, err := dict.Load(fsys, fsys, "dictionaries")
+	if err != nil {
+		return nil, err
+	}
+	return Compile(set, digestFS(fsys))
+}
+
+// NewFromDir compiles the *.yaml dictionary files of dir, with dir's
+// taxonomy.yaml if it has one and the embedded taxonomy otherwise. It is what
+// WIRETAG_DICTIONARY_DIR uses.
+func NewFromDir(dir string) (*Tagger, error) {
+	d := os.DirFS(dir)
+	var tax fs.FS = config.DefaultDictionaries()
+	if _, err := fs.Stat(d, "taxonomy.yaml"); err == nil {
+		tax = d
+	}
+	set, err := dict.Load(tax, d, ".")
+	if err != nil {
+		return nil, err
+	}
+	return Compile(set, digestFS(d))
+}
+
+// Lint loads and checks dictionaries without building a tagger.
+func Lint(taxFS, dictFS fs.FS, dir string) error {
+	_, err := dict.Load(taxFS, dictFS, dir)
+	return err
+}
+
+// digestFS fingerprints the dictionary files so records say which set tagged them.
+func digestFS(fsys fs.FS) string {
+	h := sha256.New()
+	names, _ := fs.Glob(fsys, "*.yaml")
+	more, _ := fs.Glob(fsys, "dictionaries/*.yaml")
+	names = append(names, more...)
+	sort.Strings(names)
+	for _, n := range names {
+		b, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", n, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// Compile builds a Tagger from a loaded dictionary set.
+func Compile(set *dict.Set, digest string) (*Tagger, error) {
+	t := &Tagger{byID: map[string]int{}}
+	ids := make([]string, 0, len(set.Taxonomy.IDs))
+	for id := range set.Taxonomy.IDs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		t.byID[id] = len(t.entities)
+		t.entities = append(t.entities, entity{meta: set.Taxonomy.IDs[id], threshold: 1})
+	}
+	speechID := len(t.entities)
+	t.entities = append(t.entities, entity{meta: dict.Meta{ID: "speech", Kind: dict.KindSpeech}})
+	t.byID["speech"] = speechID
+
+	ab, tb, sb := match.NewBuilder(), match.NewBuilder(), match.NewBuilder()
+	var problems dict.Problems
+	for _, f := range set.Files {
+		for _, e := range f.Entries {
+			ei, ok := t.byID[e.ID]
+			if !ok {
+				continue // reported by lint
+			}
+			ent := &t.entities[ei]
+			if e.Threshold > 0 {
+				ent.threshold = e.Threshold
+			}
+			gate := f.RequiresAny
+			if len(e.RequiresAny) > 0 {
+				gate = e.RequiresAny
+			}
+			for _, g := range gate {
+				if gi, ok := t.byID[g]; ok {
+					ent.requiresAny = append(ent.requiresAny, gi)
+					ent.gated = true
+				}
+			}
+			for _, a := range e.Aliases {
+				words, err := dict.ParseAlias(a.Text)
+				if err != nil {
+					problems = append(problems, dict.Problem{File: f.Path, Line: a.Line, Msg: err.Error()})
+					continue
+				}
+				p, err := compilePattern(ei, a, len(words))
+				if err != nil {
+					problems = append(problems, dict.Problem{File: f.Path, Line: a.Line, Msg: err.Error()})
+					continue
+				}
+				pid := int32(len(t.pats))
+				t.pats = append(t.pats, p)
+				switch f.Kind {
+				case dict.KindTopic:
+					tb.Add(words, a.Lang, pid)
+				case dict.KindSpeech:
+					sb.Add(words, a.Lang, pid)
+				default:
+					ab.Add(words, a.Lang, pid)
+				}
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	t.actors, t.topics, t.speech = ab.Build(), tb.Build(), sb.Build()
+	t.info = schema.TaggerInfo{Version: Version + "+dict." + digest, Taxonomy: set.Taxonomy.Version}
+	t.pool.New = func() any { return newScratch(len(t.entities)) }
+	return t, nil
+}
+
+func compilePattern(ei int, a dict.Alias, n int) (pattern, error) {
+	p := pattern{entity: ei, alias: a, words: n, window: a.Window}
+	if p.window == 0 {
+		p.window = defaultWindow
+	}
+	lists := []struct {
+		src []string
+		dst *[]dict.Word
+	}{{a.Near, &p.near}, {a.NotNear, &p.notNear}, {a.Prev, &p.prev}, {a.NotPrev, &p.notPrev}, {a.Next, &p.next}, {a.NotNext, &p.notNext}}
+	for _, l := range lists {
+		for _, w := range l.src {
+			ws, err := dict.ParseAlias(w)
+			if err != nil {
+				return p, fmt.Errorf("context word: %w", err)
+			}
+			*l.dst = append(*l.dst, ws...)
+		}
+	}
+	p.hasRules = a.Case != "" || a.AfterFull || len(p.near)+len(p.notNear)+len(p.prev)+len(p.notPrev)+len(p.next)+len(p.notNext) > 0
+	return p, nil
+}
+
+// Info says which engine and dictionaries this Tagger runs.
+func (t *Tagger) Info() schema.TaggerInfo { return t.info }
+
+// Meta returns the taxonomy entry of id.
+func (t *Tagger) Meta(id string) (dict.Meta, bool) {
+	i, ok := t.byID[id]
+	if !ok {
+		return dict.Meta{}, false
+	}
+	return t.entities[i].meta, true
+}
+
+// NewLenient compiles what it can of the dictionaries of dir (or the embedded
+// ones when dir is "") despite lint problems, which it returns alongside. It
+// serves dictionary work in progress (wiretag eval --lenient); production
+// loading is strict.
+func NewLenient(dir string) (*Tagger, error, error) {
+	var (
+		set *dict.Set
+		err error
+		dig string
+	)
+	if dir == "" {
+		fsys := config.DefaultDictionaries()
+		set, err = dict.Load(fsys, fsys, "dictionaries")
+		dig = digestFS(fsys)
+	} else {
+		d := os.DirFS(dir)
+		var tax fs.FS = config.DefaultDictionaries()
+		if _, serr := fs.Stat(d, "taxonomy.yaml"); serr == nil {
+			tax = d
+		}
+		set, err = dict.Load(tax, d, ".")
+		dig = digestFS(d)
+	}
+	if set == nil {
+		return nil, nil, err
+	}
+	t, cerr := Compile(set, dig)
+	return t, err, cerr
 }

@@ -1,0 +1,120 @@
+package dict
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// kindOfFile maps a dictionary file's kind to the actor/topic kind of its ids.
+func space(kind string) string {
+	if kind == KindTopic || kind == KindSpeech {
+		return kind
+	}
+	return "actor"
+}
+
+// lint checks everything that does not need the matcher: ids, kinds,
+// coverage of the taxonomy, alias syntax, duplicates and conflicts.
+func lint(set *Set) Problems {
+	var ps Problems
+	type seen struct {
+		id, file string
+		line     int
+		ctx      bool
+	}
+	entryAt := map[string]string{}          // id -> file:line
+	aliasAt := map[string]map[string]seen{} // space -> key -> first occurrence
+	for _, f := range set.Files {
+		for _, id := range f.RequiresAny {
+			if m, ok := set.Taxonomy.IDs[id]; !ok || m.Kind == KindTopic {
+				ps = append(ps, Problem{f.Path, 0, fmt.Sprintf("requires_any: %q is not an actor id", id)})
+			}
+		}
+		sp := space(f.Kind)
+		if aliasAt[sp] == nil {
+			aliasAt[sp] = map[string]seen{}
+		}
+		for _, e := range f.Entries {
+			where := fmt.Sprintf("%s:%d", f.Path, e.Line)
+			if prev, dup := entryAt[e.ID]; dup {
+				ps = append(ps, Problem{f.Path, e.Line, fmt.Sprintf("id %s already has an entry at %s", e.ID, prev)})
+			}
+			entryAt[e.ID] = where
+			if f.Kind == KindSpeech {
+				if e.ID != "speech" {
+					ps = append(ps, Problem{f.Path, e.Line, fmt.Sprintf("speech files have one entry, speech, not %q", e.ID)})
+				}
+			} else if m, ok := set.Taxonomy.IDs[e.ID]; !ok {
+				ps = append(ps, Problem{f.Path, e.Line, fmt.Sprintf("unknown id %q (not in taxonomy %s)", e.ID, set.Taxonomy.Version)})
+			} else if m.Kind != f.Kind {
+				ps = append(ps, Problem{f.Path, e.Line, fmt.Sprintf("id %s is a %s, but this file is kind %s", e.ID, m.Kind, f.Kind)})
+			}
+			for _, id := range e.RequiresAny {
+				if m, ok := set.Taxonomy.IDs[id]; !ok || m.Kind == KindTopic {
+					ps = append(ps, Problem{f.Path, e.Line, fmt.Sprintf("requires_any: %q is not an actor id", id)})
+				}
+			}
+			if e.Threshold < 0 {
+				ps = append(ps, Problem{f.Path, e.Line, "threshold must be ≥ 0"})
+			}
+			if len(e.Aliases) == 0 {
+				ps = append(ps, Problem{f.Path, e.Line, fmt.Sprintf("entry %s has no aliases", e.ID)})
+			}
+			own := map[string]int{}
+			for _, a := range e.Aliases {
+				ws, err := ParseAlias(a.Text)
+				if err != nil {
+					ps = append(ps, Problem{f.Path, a.Line, err.Error()})
+					continue
+				}
+				for _, w := range ws {
+					if w.Inflect && a.Lang != "ru" && a.Lang != "uk" {
+						ps = append(ps, Problem{f.Path, a.Line, fmt.Sprintf("%q: ~ inflection is defined for ru and uk only, not %s", a.Text, a.Lang)})
+					}
+				}
+				for _, list := range [][]string{a.Near, a.NotNear, a.Prev, a.NotPrev, a.Next, a.NotNext} {
+					for _, word := range list {
+						cw, err := ParseAlias(word)
+						if err != nil {
+							ps = append(ps, Problem{f.Path, a.Line, "context word: " + err.Error()})
+						} else if len(cw) != 1 {
+							ps = append(ps, Problem{f.Path, a.Line, fmt.Sprintf("context word %q must be a single word", word)})
+						}
+					}
+				}
+				if a.Window > 0 && len(a.Near)+len(a.NotNear) == 0 {
+					ps = append(ps, Problem{f.Path, a.Line, "window without near or not_near"})
+				}
+				key := Key(ws)
+				// The same spelling under two languages is normal (Paris, Kiev);
+				// twice under one language is a slip.
+				ownKey := a.Lang + "\x00" + a.Case + "\x00" + key
+				if prev, dup := own[ownKey]; dup {
+					ps = append(ps, Problem{f.Path, a.Line, fmt.Sprintf("duplicate alias %q of %s in %s: normalizes to %q like the alias on line %d", a.Text, e.ID, a.Lang, key, prev)})
+					continue
+				}
+				own[ownKey] = a.Line
+				ctx := a.HasContext()
+				if first, ok := aliasAt[sp][key]; ok && first.id != e.ID && !(ctx && first.ctx) {
+					ps = append(ps, Problem{f.Path, a.Line, fmt.Sprintf("alias %q of %s conflicts with the same alias of %s at %s:%d; give both context rules or drop one", a.Text, e.ID, first.id, first.file, first.line)})
+					continue
+				}
+				if _, ok := aliasAt[sp][key]; !ok {
+					aliasAt[sp][key] = seen{e.ID, f.Path, a.Line, ctx}
+				}
+			}
+		}
+	}
+	var missing []string
+	for id := range set.Taxonomy.IDs {
+		if _, ok := entryAt[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	slices.Sort(missing)
+	if len(missing) > 0 {
+		ps = append(ps, Problem{"(taxonomy)", 0, "no dictionary entry for: " + strings.Join(missing, ", ")})
+	}
+	return ps
+}

@@ -1,0 +1,202 @@
+package dict
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// parseFile reads one dictionary file through yaml.Node so every problem can
+// name its line.
+func parseFile(name string, data []byte) (*File, Problems) {
+	var ps Problems
+	bad := func(n *yaml.Node, format string, args ...any) {
+		line := 0
+		if n != nil {
+			line = n.Line
+		}
+		ps = append(ps, Problem{File: name, Line: line, Msg: fmt.Sprintf(format, args...)})
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, Problems{{File: name, Msg: "invalid YAML: " + err.Error()}}
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, Problems{{File: name, Line: 1, Msg: "want a mapping with kind and entries"}}
+	}
+	f := &File{Path: name}
+	root := doc.Content[0]
+	var entries *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		switch k.Value {
+		case "kind":
+			f.Kind = v.Value
+			if !slices.Contains([]string{KindPerson, KindOrganization, KindMedia, KindCountry, KindTopic, KindSpeech}, f.Kind) {
+				bad(v, "unknown kind %q", v.Value)
+			}
+		case "requires_any":
+			f.RequiresAny = wordList(v, bad)
+		case "entries":
+			entries = v
+		default:
+			bad(k, "unknown key %q (want kind, requires_any, entries)", k.Value)
+		}
+	}
+	if f.Kind == "" {
+		bad(root, "no kind")
+	}
+	if entries == nil {
+		bad(root, "no entries")
+		return f, ps
+	}
+	if entries.Kind != yaml.MappingNode {
+		bad(entries, "entries must be a mapping of id to entry")
+		return f, ps
+	}
+	aliasKey := "aliases"
+	if f.Kind == KindTopic || f.Kind == KindSpeech {
+		aliasKey = "cues"
+	}
+	for i := 0; i+1 < len(entries.Content); i += 2 {
+		k, v := entries.Content[i], entries.Content[i+1]
+		e := Entry{ID: k.Value, Line: k.Line}
+		if v.Kind != yaml.MappingNode {
+			bad(v, "entry %s must be a mapping", e.ID)
+			continue
+		}
+		for j := 0; j+1 < len(v.Content); j += 2 {
+			ek, ev := v.Content[j], v.Content[j+1]
+			switch ek.Value {
+			case aliasKey:
+				e.Aliases = append(e.Aliases, aliases(ev, f.Kind, bad)...)
+			case "threshold":
+				if f.Kind != KindTopic {
+					bad(ek, "threshold is for topics only")
+				}
+				e.Threshold = number(ev, bad)
+			case "requires_any":
+				if f.Kind != KindTopic {
+					bad(ek, "requires_any is for topics only")
+				}
+				e.RequiresAny = wordList(ev, bad)
+			default:
+				bad(ek, "entry %s: unknown key %q (want %s, threshold, requires_any)", e.ID, ek.Value, aliasKey)
+			}
+		}
+		f.Entries = append(f.Entries, e)
+	}
+	return f, ps
+}
+
+func aliases(n *yaml.Node, kind string, bad func(*yaml.Node, string, ...any)) []Alias {
+	if n.Kind != yaml.MappingNode {
+		bad(n, "aliases must be a mapping of language to list")
+		return nil
+	}
+	var out []Alias
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		lk, lv := n.Content[i], n.Content[i+1]
+		if !slices.Contains(Languages, lk.Value) {
+			bad(lk, "unknown language %q (want one of %v)", lk.Value, Languages)
+			continue
+		}
+		if lv.Kind != yaml.SequenceNode {
+			bad(lv, "language %s: want a list", lk.Value)
+			continue
+		}
+		for _, item := range lv.Content {
+			a := Alias{Lang: lk.Value, Line: item.Line, Weight: 1}
+			switch item.Kind {
+			case yaml.ScalarNode:
+				a.Text = item.Value
+			case yaml.MappingNode:
+				aliasOptions(item, &a, kind, bad)
+			default:
+				bad(item, "alias must be a string or a mapping")
+				continue
+			}
+			if a.Text == "" {
+				bad(item, "empty alias")
+				continue
+			}
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func aliasOptions(n *yaml.Node, a *Alias, kind string, bad func(*yaml.Node, string, ...any)) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch k.Value {
+		case "text":
+			a.Text = v.Value
+		case "case":
+			if v.Value != "upper" && v.Value != "exact" {
+				bad(v, "case must be upper or exact, not %q", v.Value)
+			}
+			a.Case = v.Value
+		case "after_full":
+			a.AfterFull = v.Value == "true"
+			if v.Value != "true" && v.Value != "false" {
+				bad(v, "after_full must be true or false")
+			}
+		case "near":
+			a.Near = wordList(v, bad)
+		case "not_near":
+			a.NotNear = wordList(v, bad)
+		case "prev":
+			a.Prev = wordList(v, bad)
+		case "not_prev":
+			a.NotPrev = wordList(v, bad)
+		case "next":
+			a.Next = wordList(v, bad)
+		case "not_next":
+			a.NotNext = wordList(v, bad)
+		case "window":
+			w := number(v, bad)
+			if w < 1 || w != float64(int(w)) {
+				bad(v, "window must be a whole number of tokens ≥ 1")
+			}
+			a.Window = int(w)
+		case "weight":
+			if kind != KindTopic {
+				bad(k, "weight is for topic cues only")
+			}
+			a.Weight = number(v, bad)
+			if a.Weight <= 0 {
+				bad(v, "weight must be > 0")
+			}
+		default:
+			bad(k, "unknown alias option %q", k.Value)
+		}
+	}
+}
+
+func wordList(n *yaml.Node, bad func(*yaml.Node, string, ...any)) []string {
+	if n.Kind != yaml.SequenceNode {
+		bad(n, "want a list of words")
+		return nil
+	}
+	out := make([]string, 0, len(n.Content))
+	for _, c := range n.Content {
+		if c.Kind != yaml.ScalarNode || c.Value == "" {
+			bad(c, "want a non-empty word")
+			continue
+		}
+		out = append(out, c.Value)
+	}
+	return out
+}
+
+func number(n *yaml.Node, bad func(*yaml.Node, string, ...any)) float64 {
+	f, err := strconv.ParseFloat(n.Value, 64)
+	if err != nil || n.Kind != yaml.ScalarNode {
+		bad(n, "want a number, not %q", n.Value)
+		return 0
+	}
+	return f
+}

@@ -1,0 +1,348 @@
+package tagger
+
+import (
+	"math"
+	"sort"
+
+	"github.com/wiretag/wiretag/processor/dict"
+	"github.com/wiretag/wiretag/processor/langid"
+	"github.com/wiretag/wiretag/processor/match"
+	"github.com/wiretag/wiretag/processor/text"
+	"github.com/wiretag/wiretag/schema"
+)
+
+// field is one tokenized text field of a story.
+type field struct {
+	name string
+	doc  text.Doc
+}
+
+// found is one accepted match.
+type found struct {
+	field  int
+	hit    match.Hit
+	pat    int32
+	quoted bool
+}
+
+// scratch is the per-call working memory, pooled so that tagging a story
+// allocates little beyond its output.
+type scratch struct {
+	fields   [2]field
+	hits     []match.Hit
+	actors   []found
+	topics   []found
+	speech   []found
+	present  []bool // entity found (actors)
+	fullSeen []bool // entity named by an alias without after_full
+	score    []float64
+}
+
+func newScratch(n int) any {
+	return &scratch{present: make([]bool, n), fullSeen: make([]bool, n), score: make([]float64, n)}
+}
+
+func (s *scratch) reset() {
+	s.actors, s.topics, s.speech = s.actors[:0], s.topics[:0], s.speech[:0]
+	clear(s.present)
+	clear(s.fullSeen)
+	clear(s.score)
+}
+
+// Tag returns the enriched record for s.
+func (t *Tagger) Tag(st *schema.Story) *schema.Enriched {
+	sc := t.pool.Get().(*scratch)
+	defer t.pool.Put(sc)
+	sc.reset()
+	sc.fields[0].name, sc.fields[1].name = "headline", "body"
+	sc.fields[0].doc.Tokenize(st.Headline)
+	sc.fields[1].doc.Tokenize(st.Body)
+
+	for fi := range sc.fields {
+		sc.actors = t.scan(sc, fi, t.actors, sc.actors)
+	}
+	for fi := range sc.fields {
+		sc.speech = t.scan(sc, fi, t.speech, sc.speech)
+	}
+	t.markQuoted(sc)
+	for fi := range sc.fields {
+		sc.topics = t.scan(sc, fi, t.topics, sc.topics)
+	}
+
+	sample := st.Headline + "\n" + st.Body
+	if len(sample) > 4096 {
+		sample = sample[:4096]
+	}
+	rec := &schema.Enriched{
+		Schema:    schema.SchemaVersion,
+		ID:        st.ID,
+		Format:    string(st.Format),
+		Language:  schema.Language{Detected: langid.Detect(st.Language, sample), Declared: langid.Declared(st.Language)},
+		Headline:  st.Headline,
+		Body:      st.Body,
+		Published: st.Published,
+		Source:    st.Source,
+		URL:       st.URL,
+		Extra:     st.Extra,
+		Tagger:    t.info,
+	}
+	rec.Actors = t.actorsOut(sc)
+	rec.Topics = t.topicsOut(sc)
+	fillNinjs(rec)
+	return rec
+}
+
+// scan runs one matcher over one field, leftmost-longest: at each token the
+// longest candidate whose context rules hold wins and the scan resumes after
+// it; when none holds the scan moves one token on.
+func (t *Tagger) scan(sc *scratch, fi int, m *match.Matcher, out []found) []found {
+	d := &sc.fields[fi].doc
+	for i := 0; i < len(d.Tokens); {
+		sc.hits = m.At(d, i, sc.hits[:0])
+		if len(sc.hits) == 0 {
+			i++
+			continue
+		}
+		if len(sc.hits) > 1 {
+			sort.Slice(sc.hits, func(a, b int) bool {
+				ha, hb := sc.hits[a], sc.hits[b]
+				if ha.End != hb.End {
+					return ha.End > hb.End
+				}
+				if ha.Clitic != hb.Clitic {
+					return ha.Clitic < hb.Clitic
+				}
+				return ha.ID < hb.ID
+			})
+		}
+		accepted := false
+		for _, h := range sc.hits {
+			p := &t.pats[h.ID]
+			if p.hasRules && !t.holds(sc, d, p, h) {
+				continue
+			}
+			out = append(out, found{field: fi, hit: h, pat: h.ID})
+			if !p.alias.AfterFull {
+				sc.fullSeen[p.entity] = true
+			}
+			sc.present[p.entity] = true
+			i = h.End
+			accepted = true
+			break
+		}
+		if !accepted {
+			i++
+		}
+	}
+	return out
+}
+
+// holds checks an alias's context rules at a hit.
+func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
+	if p.alias.AfterFull && !sc.fullSeen[p.entity] {
+		return false
+	}
+	switch p.alias.Case {
+	case "upper":
+		tok := d.Tokens[h.Start]
+		if tok.Script != text.ScriptArabic && h.Clitic == 0 && !tok.Upper {
+			return false
+		}
+	case "exact":
+		if d.Original(h.Start, h.End-1) != p.alias.Text {
+			return false
+		}
+	}
+	if len(p.prev) > 0 && (h.Start == 0 || !anyWord(d.Word(h.Start-1), p.prev)) {
+		return false
+	}
+	if len(p.notPrev) > 0 && h.Start > 0 && anyWord(d.Word(h.Start-1), p.notPrev) {
+		return false
+	}
+	if len(p.next) > 0 && (h.End >= len(d.Tokens) || !anyWord(d.Word(h.End), p.next)) {
+		return false
+	}
+	if len(p.notNext) > 0 && h.End < len(d.Tokens) && anyWord(d.Word(h.End), p.notNext) {
+		return false
+	}
+	if len(p.near) > 0 && !nearAny(d, h, p.window, p.near) {
+		return false
+	}
+	if len(p.notNear) > 0 && nearAny(d, h, p.window, p.notNear) {
+		return false
+	}
+	return true
+}
+
+func nearAny(d *text.Doc, h match.Hit, window int, words []dict.Word) bool {
+	lo, hi := max(h.Start-window, 0), min(h.End+window, len(d.Tokens))
+	for j := lo; j < hi; j++ {
+		if j >= h.Start && j < h.End {
+			continue
+		}
+		if anyWord(d.Word(j), words) {
+			return true
+		}
+	}
+	return false
+}
+
+func anyWord(w []byte, words []dict.Word) bool {
+	for _, cw := range words {
+		if cw.Stem {
+			if len(w) >= len(cw.Norm) && string(w[:len(cw.Norm)]) == cw.Norm {
+				return true
+			}
+		} else if string(w) == cw.Norm {
+			return true
+		}
+	}
+	return false
+}
+
+// markQuoted flags actor mentions that stand near a reporting verb in the
+// same sentence: the speaker of a quote or statement.
+func (t *Tagger) markQuoted(sc *scratch) {
+	for ai := range sc.actors {
+		a := &sc.actors[ai]
+		kind := t.entities[t.pats[a.pat].entity].meta.Kind
+		if kind == dict.KindMedia {
+			continue // "told Reuters": the medium carries the quote, it does not speak it
+		}
+		d := &sc.fields[a.field].doc
+		sent := d.Tokens[a.hit.Start].Sent
+		for _, s := range sc.speech {
+			if s.field != a.field || d.Tokens[s.hit.Start].Sent != sent {
+				continue
+			}
+			dist := s.hit.Start - a.hit.End
+			if s.hit.Start < a.hit.Start {
+				dist = a.hit.Start - s.hit.End
+			}
+			if dist >= 0 && dist < speechWindow {
+				a.quoted = true
+				break
+			}
+		}
+	}
+}
+
+func (t *Tagger) mention(sc *scratch, f found) schema.Mention {
+	d := &sc.fields[f.field].doc
+	bStart, rStart := d.Tokens[f.hit.Start].BStart, d.Tokens[f.hit.Start].RStart
+	if f.hit.Clitic > 0 {
+		bStart, rStart = d.Skip(f.hit.Start, f.hit.Clitic)
+	}
+	last := d.Tokens[f.hit.End-1]
+	return schema.Mention{
+		Field: sc.fields[f.field].name,
+		Start: int(rStart),
+		End:   int(last.REnd),
+		Text:  d.Src[bStart:last.BEnd],
+	}
+}
+
+var kindOrder = map[string]int{dict.KindPerson: 0, dict.KindOrganization: 1, dict.KindMedia: 2, dict.KindCountry: 3}
+
+func (t *Tagger) actorsOut(sc *scratch) []schema.Actor {
+	idx := map[int]int{}
+	out := []schema.Actor{}
+	for _, f := range sc.actors {
+		ei := t.pats[f.pat].entity
+		j, ok := idx[ei]
+		if !ok {
+			m := t.entities[ei].meta
+			j = len(out)
+			idx[ei] = j
+			out = append(out, schema.Actor{ID: m.ID, Kind: m.Kind, Name: m.Name, Wikidata: m.Wikidata})
+		}
+		out[j].Count++
+		out[j].Quoted = out[j].Quoted || f.quoted
+		out[j].Mentions = append(out[j].Mentions, t.mention(sc, f))
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		ka, kb := kindOrder[out[a].Kind], kindOrder[out[b].Kind]
+		if ka != kb {
+			return ka < kb
+		}
+		if out[a].Count != out[b].Count {
+			return out[a].Count > out[b].Count
+		}
+		return out[a].ID < out[b].ID
+	})
+	return out
+}
+
+func (t *Tagger) topicsOut(sc *scratch) []schema.Topic {
+	for _, f := range sc.topics {
+		p := &t.pats[f.pat]
+		sc.score[p.entity] += p.alias.Weight
+	}
+	idx := map[int]int{}
+	out := []schema.Topic{}
+	for _, f := range sc.topics {
+		ei := t.pats[f.pat].entity
+		e := &t.entities[ei]
+		if sc.score[ei] < e.threshold || !t.gateOpen(sc, e) {
+			continue
+		}
+		j, ok := idx[ei]
+		if !ok {
+			j = len(out)
+			idx[ei] = j
+			out = append(out, schema.Topic{ID: e.meta.ID, Name: e.meta.Name, Points28: e.meta.Points28, Points20: e.meta.Points20,
+				Score: math.Round(sc.score[ei]*100) / 100})
+		}
+		out[j].Mentions = append(out[j].Mentions, t.mention(sc, f))
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		if out[a].Score != out[b].Score {
+			return out[a].Score > out[b].Score
+		}
+		return out[a].ID < out[b].ID
+	})
+	return out
+}
+
+func (t *Tagger) gateOpen(sc *scratch, e *entity) bool {
+	if !e.gated {
+		return true
+	}
+	for _, g := range e.requiresAny {
+		if sc.present[g] {
+			return true
+		}
+	}
+	return false
+}
+
+// fillNinjs adds the ninjs 2.x-style views of the tags.
+func fillNinjs(rec *schema.Enriched) {
+	rec.People, rec.Organisations, rec.Places, rec.Subjects = []schema.NinjsEntity{}, []schema.NinjsEntity{}, []schema.NinjsEntity{}, []schema.NinjsEntity{}
+	for _, a := range rec.Actors {
+		e := schema.NinjsEntity{Name: a.Name, Rel: "mentioned", Literal: a.ID, URI: actorURI(a)}
+		if a.Quoted {
+			e.Rel = "quoted"
+		}
+		switch a.Kind {
+		case schema.KindPerson:
+			rec.People = append(rec.People, e)
+		case schema.KindOrganization, schema.KindMedia:
+			rec.Organisations = append(rec.Organisations, e)
+		case schema.KindCountry:
+			e.URI = "http://iso.org/3166/" + a.ID
+			rec.Places = append(rec.Places, e)
+		}
+	}
+	for _, tp := range rec.Topics {
+		rec.Subjects = append(rec.Subjects, schema.NinjsEntity{Name: tp.Name, Rel: "about", Literal: tp.ID, URI: "urn:wiretag:topic:" + tp.ID,
+			Relevance: int(math.Min(100, math.Round(100*(1-math.Exp(-tp.Score)))))})
+	}
+}
+
+func actorURI(a schema.Actor) string {
+	if a.Wikidata != "" {
+		return "http://www.wikidata.org/entity/" + a.Wikidata
+	}
+	return "urn:wiretag:actor:" + a.ID
+}
