@@ -1,0 +1,287 @@
+package tagger
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/wiretag/wiretag/schema"
+)
+
+// testTagger compiles the small dictionaries in testdata/dict, so these tests
+// pin the engine's behaviour independently of the shipped dictionaries.
+func testTagger(t testing.TB) *Tagger {
+	t.Helper()
+	tg, err := New(os.DirFS("testdata/dict"))
+	if err != nil {
+		t.Fatalf("compile test dictionaries: %v", err)
+	}
+	return tg
+}
+
+func ids(rec *schema.Enriched) []string {
+	var out []string
+	for _, a := range rec.Actors {
+		out = append(out, a.ID)
+	}
+	for _, tp := range rec.Topics {
+		out = append(out, "#"+tp.ID)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func actor(rec *schema.Enriched, id string) *schema.Actor {
+	for i := range rec.Actors {
+		if rec.Actors[i].ID == id {
+			return &rec.Actors[i]
+		}
+	}
+	return nil
+}
+
+func TestTagCases(t *testing.T) {
+	tg := testTagger(t)
+	tests := []struct {
+		name string
+		body string
+		want []string
+	}{
+		{"whole words only: Rasputin is not Putin", "Распутин и Путины", nil},
+		{"Hnatov does not contain NATO", "General Hnatov arrived.", []string{"andrii_hnatov"}},
+		{"Turkish için does not contain Çin", "Barış için görüşme", nil},
+		{"Turkish suffix after apostrophe", "NATO'ya ve Çin'e göre Putin'in planı", []string{"cn", "nato", "vladimir_putin"}},
+		{"English possessive", "Putin's envoy", []string{"vladimir_putin"}},
+		{"Russian cases", "Уиткоффом и Путину, Владимира Путина", []string{"steve_witkoff", "vladimir_putin"}},
+		{"Ukrainian locative", "у Путіні та Зеленськім", []string{"vladimir_putin", "volodymyr_zelensky"}},
+		{"Arabic conjunction on a name that starts with waw", "التقى بوتين وويتكوف", []string{"steve_witkoff", "vladimir_putin"}},
+		{"Arabic names that start with clitic letters stay whole", "ويتكوف ولافروف لبوتين", []string{"sergey_lavrov", "steve_witkoff", "vladimir_putin"}},
+		{"Arabic preposition plus article", "تحدث عن بالناتو وللاتحاد الأوروبي", []string{"european_union", "nato"}},
+		{"Arabic tashkeel and tatweel", "بُوتِيـــن", []string{"vladimir_putin"}},
+		{"surname needs the full name first", "Powell spoke.", nil},
+		{"surname after the full name", "Jonathan Powell arrived. Later Powell spoke.", []string{"jonathan_powell"}},
+		{"lower-case common word is not the surname", "António Costa visitó la costa.", []string{"antonio_costa"}},
+		{"exact-case acronym", "ap news and AP reported", []string{"associated_press"}},
+		{"venue capital does not count", "Talks in Moscow ended.", nil},
+		{"capital as government counts", "Moscow rejected the text.", []string{"ru"}},
+		{"stem", "России и Россией", []string{"ru"}},
+		{"topic needs the gate: Gaza ceasefire", "A ceasefire in Gaza held.", nil},
+		{"topic with the gate", "Russia said a ceasefire is possible.", []string{"#ceasefire", "ru"}},
+		{"weak cue alone is not enough", "Russia and a truce.", []string{"ru"}},
+		{"two weak cues are", "Russia: a truce, then another truce.", []string{"#ceasefire", "ru"}},
+		{"context: the plant", "Russia and the Zaporizhzhia nuclear site of the IAEA.", []string{"#zaporizhzhia_npp", "ru"}},
+		{"context: the region is not the plant", "Russia holds part of the Zaporizhzhia region.", []string{"#territory", "ru"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := tg.Tag(&schema.Story{ID: "t", Body: tt.body})
+			if got := ids(rec); !slices.Equal(got, tt.want) {
+				t.Errorf("Tag(%q) = %v, want %v", tt.body, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCliticMentionOffsets(t *testing.T) {
+	tg := testTagger(t)
+	rec := tg.Tag(&schema.Story{ID: "t", Body: "التقى وَويتكوف"})
+	a := actor(rec, "steve_witkoff")
+	if a == nil {
+		t.Fatalf("witkoff not found: %v", ids(rec))
+	}
+	if m := a.Mentions[0]; m.Text != "ويتكوف" {
+		t.Errorf("mention text %q, want the name without the clitic and its vowel mark", m.Text)
+	}
+}
+
+func TestQuoted(t *testing.T) {
+	tg := testTagger(t)
+	rec := tg.Tag(&schema.Story{ID: "t", Body: "Putin said talks would go on. Witkoff was in the room. The AP said so."})
+	if a := actor(rec, "vladimir_putin"); a == nil || !a.Quoted {
+		t.Errorf("Putin should be quoted: %+v", a)
+	}
+	if a := actor(rec, "steve_witkoff"); a == nil || a.Quoted {
+		t.Errorf("Witkoff should not be quoted: %+v", a)
+	}
+	if a := actor(rec, "associated_press"); a == nil || a.Quoted {
+		t.Errorf("media are never the speaker: %+v", a)
+	}
+}
+
+func TestCountAndMentionsPerField(t *testing.T) {
+	tg := testTagger(t)
+	rec := tg.Tag(&schema.Story{ID: "t", Headline: "Putin and Putin", Body: "Putin."})
+	a := actor(rec, "vladimir_putin")
+	if a == nil || a.Count != 3 {
+		t.Fatalf("want 3 Putin mentions, got %+v", a)
+	}
+	want := []schema.Mention{
+		{Field: "headline", Start: 0, End: 5, Text: "Putin"},
+		{Field: "headline", Start: 10, End: 15, Text: "Putin"},
+		{Field: "body", Start: 0, End: 5, Text: "Putin"},
+	}
+	if !slices.Equal(a.Mentions, want) {
+		t.Errorf("mentions %v, want %v", a.Mentions, want)
+	}
+	if a.Wikidata != "Q7747" || a.Kind != schema.KindPerson || a.Name != "Vladimir Putin" {
+		t.Errorf("metadata not from the taxonomy: %+v", a)
+	}
+}
+
+// Every mention's offsets must cut exactly its text out of the original field,
+// whatever the script, marks and clitics.
+func TestMentionOffsetsProperty(t *testing.T) {
+	tg := testTagger(t)
+	bodies := []string{
+		"وقال بُوتِيـــن لِلنّاتو: إن وويتكوف التقى ﺑﻮﺗﻴﻦ",
+		"Путина, Уиткоффом — Зеленськім; NATO'ya Putin's",
+		"🙂 Putin\u200f said 🙂 Russia’s truce, truce; Zaporizhzhia nuclear power plant",
+	}
+	for _, s := range loadSampleBodies(t) {
+		bodies = append(bodies, s)
+	}
+	for _, body := range bodies {
+		rec := tg.Tag(&schema.Story{ID: "p", Headline: body, Body: body})
+		fields := map[string][]rune{"headline": []rune(body), "body": []rune(body)}
+		check := func(m schema.Mention) {
+			r := fields[m.Field]
+			if m.Start < 0 || m.End > len(r) || m.Start >= m.End {
+				t.Fatalf("mention %+v out of range 0..%d", m, len(r))
+			}
+			if got := string(r[m.Start:m.End]); got != m.Text {
+				t.Errorf("mention %+v: offsets cut %q", m, got)
+			}
+			if !utf8.ValidString(m.Text) {
+				t.Errorf("mention text not UTF-8: %q", m.Text)
+			}
+		}
+		for _, a := range rec.Actors {
+			for _, m := range a.Mentions {
+				check(m)
+			}
+		}
+		for _, tp := range rec.Topics {
+			for _, m := range tp.Mentions {
+				check(m)
+			}
+		}
+	}
+}
+
+func loadSampleBodies(t testing.TB) []string {
+	data, err := os.ReadFile("../../config/samples/stories.jsonl")
+	if err != nil {
+		t.Logf("no samples: %v", err)
+		return nil
+	}
+	var out []string
+	for _, line := range splitLines(data) {
+		var s struct{ Headline, Body string }
+		if json.Unmarshal(line, &s) == nil {
+			out = append(out, s.Headline, s.Body)
+		}
+	}
+	return out
+}
+
+func splitLines(b []byte) [][]byte {
+	var out [][]byte
+	for len(b) > 0 {
+		i := 0
+		for i < len(b) && b[i] != '\n' {
+			i++
+		}
+		if i > 0 {
+			out = append(out, b[:i])
+		}
+		if i < len(b) {
+			i++
+		}
+		b = b[i:]
+	}
+	return out
+}
+
+func TestDeterministic(t *testing.T) {
+	tg := testTagger(t)
+	st := &schema.Story{ID: "d", Headline: "Putin", Body: "Russia said a ceasefire. Witkoff told AP. Moscow rejected."}
+	a, _ := json.Marshal(tg.Tag(st))
+	for i := 0; i < 20; i++ {
+		b, _ := json.Marshal(tg.Tag(st))
+		if string(a) != string(b) {
+			t.Fatalf("run %d differs:\n%s\n%s", i, a, b)
+		}
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	tg := testTagger(t)
+	st := &schema.Story{ID: "c", Body: "Putin and Witkoff discussed a ceasefire in Russia."}
+	want, _ := json.Marshal(tg.Tag(st))
+	done := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 200; i++ {
+				got, _ := json.Marshal(tg.Tag(st))
+				if string(got) != string(want) {
+					done <- string(got)
+					return
+				}
+			}
+			done <- ""
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if bad := <-done; bad != "" {
+			t.Fatalf("concurrent result differs: %s", bad)
+		}
+	}
+}
+
+func TestLintRejects(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(dir+"/x", 0o755)
+	write := func(name, s string) {
+		if err := os.WriteFile(dir+"/"+name, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tax, _ := os.ReadFile("testdata/dict/taxonomy.yaml")
+	write("taxonomy.yaml", string(tax))
+	write("people.yaml", `kind: person
+entries:
+  nobody_known:
+    aliases:
+      en: [Nobody]
+  vladimir_putin:
+    aliases:
+      en: [Putin, putin, {text: Pu*}, {text: Putin, case: loud}]
+      xx: [Putin]
+  steve_witkoff:
+    aliases:
+      en: [Putin]
+`)
+	_, err := NewFromDir(dir)
+	if err == nil {
+		t.Fatal("lint passed a broken dictionary")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`people.yaml:3: unknown id "nobody_known"`,
+		`people.yaml:8: duplicate alias "putin"`,
+		`people.yaml:8: stem "pu"* is shorter than 3 letters`,
+		`people.yaml:8: case must be upper or exact`,
+		`people.yaml:9: unknown language "xx"`,
+		`people.yaml:12: alias "Putin" of steve_witkoff conflicts with the same alias of vladimir_putin`,
+		`no dictionary entry for:`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("lint output lacks %q:\n%s", want, msg)
+		}
+	}
+}
+
