@@ -41,11 +41,14 @@ func set(ws ...string) map[string]bool {
 
 // Detect returns the declared language when it is given, else the language
 // the text looks like, else "und".
-func Detect(declared, text string) string {
+func Detect(declared, headline, body string) string {
 	if d := Declared(declared); d != "" && d != "und" {
 		return d
 	}
-	return Guess(text)
+	if len(headline) < 200 && len(body) > 0 {
+		return Guess(body) // a headline alone is too short to tell; the body decides
+	}
+	return Guess(headline)
 }
 
 // Guess looks at up to the first 4 KB of text.

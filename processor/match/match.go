@@ -9,6 +9,8 @@
 package match
 
 import (
+	"hash/maphash"
+
 	"github.com/wiretag/wiretag/processor/dict"
 	"github.com/wiretag/wiretag/processor/text"
 )
@@ -33,6 +35,32 @@ type Matcher struct {
 	root      node
 	rootStems map[string][]stemEdge
 	n         int
+	// first and stemKeys are bitsets over hashes of every first word and of
+	// every first stem's key: most tokens of a story start no pattern, and a
+	// bit test rejects them for the cost of a hash, without a map probe.
+	first    bitset
+	stemKeys bitset
+}
+
+const (
+	firstBits = 1 << 18 // 32 KB
+	stemBits  = 1 << 16 // 8 KB
+)
+
+type bitset []uint64
+
+// The length of a bitset is a power of two, so a mask picks the word.
+func (b bitset) set(h uint64)      { b[(h>>6)&uint64(len(b)-1)] |= 1 << (h & 63) }
+func (b bitset) has(h uint64) bool { return b[(h>>6)&uint64(len(b)-1)]&(1<<(h&63)) != 0 }
+
+var seed = maphash.MakeSeed()
+
+func hashWord(w []byte) uint64 { return maphash.Bytes(seed, w) }
+
+// hashKey hashes the stem bucket key: the first stemKeyLen bytes.
+func hashKey(w []byte) uint64 {
+	k := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16
+	return (k * 0x9E3779B97F4A7C15) >> 20
 }
 
 // Builder collects patterns.
@@ -42,7 +70,8 @@ type Builder struct {
 
 // NewBuilder starts an empty matcher.
 func NewBuilder() *Builder {
-	return &Builder{m: &Matcher{root: node{exact: map[string]*node{}}, rootStems: map[string][]stemEdge{}}}
+	return &Builder{m: &Matcher{root: node{exact: map[string]*node{}}, rootStems: map[string][]stemEdge{},
+		first: make(bitset, firstBits/64), stemKeys: make(bitset, stemBits/64)}}
 }
 
 // Add inserts a pattern under id. Inflected words expand to all their forms,
@@ -79,12 +108,16 @@ func (b *Builder) child(n *node, word string, stem bool) *node {
 		if c == nil {
 			c = &node{}
 			n.exact[word] = c
+			if n == &b.m.root {
+				b.m.first.set(hashWord([]byte(word)))
+			}
 		}
 		return c
 	}
 	edges := &n.stems
 	if n == &b.m.root {
 		key := word[:stemKeyLen]
+		b.m.stemKeys.set(hashKey([]byte(key)))
 		e := b.m.rootStems[key]
 		edges = &e
 		defer func() { b.m.rootStems[key] = *edges }()
@@ -127,10 +160,12 @@ func (m *Matcher) At(d *text.Doc, i int, hits []Hit) []Hit {
 // from matches with first-token form w (the token itself or a remainder
 // after proclitics).
 func (m *Matcher) from(d *text.Doc, i int, w []byte, clitic int, hits []Hit) []Hit {
-	if c := m.root.exact[string(w)]; c != nil {
-		hits = m.descend(d, c, i, i+1, clitic, hits)
+	if m.first.has(hashWord(w)) {
+		if c := m.root.exact[string(w)]; c != nil {
+			hits = m.descend(d, c, i, i+1, clitic, hits)
+		}
 	}
-	if len(w) >= stemKeyLen {
+	if len(w) >= stemKeyLen && m.stemKeys.has(hashKey(w)) {
 		for _, e := range m.rootStems[string(w[:stemKeyLen])] {
 			if len(w) >= len(e.stem) && string(w[:len(e.stem)]) == e.stem {
 				hits = m.descend(d, e.next, i, i+1, clitic, hits)

@@ -2,6 +2,7 @@ package tagger
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/wiretag/wiretag/processor/dict"
@@ -53,31 +54,13 @@ func (s *scratch) reset() {
 func (t *Tagger) Tag(st *schema.Story) *schema.Enriched {
 	sc := t.pool.Get().(*scratch)
 	defer t.pool.Put(sc)
-	sc.reset()
-	sc.fields[0].name, sc.fields[1].name = "headline", "body"
-	sc.fields[0].doc.Tokenize(st.Headline)
-	sc.fields[1].doc.Tokenize(st.Body)
+	t.analyze(sc, st.Headline, st.Body)
 
-	for fi := range sc.fields {
-		sc.actors = t.scan(sc, fi, t.actors, sc.actors)
-	}
-	for fi := range sc.fields {
-		sc.speech = t.scan(sc, fi, t.speech, sc.speech)
-	}
-	t.markQuoted(sc)
-	for fi := range sc.fields {
-		sc.topics = t.scan(sc, fi, t.topics, sc.topics)
-	}
-
-	sample := st.Headline + "\n" + st.Body
-	if len(sample) > 4096 {
-		sample = sample[:4096]
-	}
 	rec := &schema.Enriched{
 		Schema:    schema.SchemaVersion,
 		ID:        st.ID,
 		Format:    string(st.Format),
-		Language:  schema.Language{Detected: langid.Detect(st.Language, sample), Declared: langid.Declared(st.Language)},
+		Language:  schema.Language{Detected: langid.Detect(st.Language, st.Headline, st.Body), Declared: langid.Declared(st.Language)},
 		Headline:  st.Headline,
 		Body:      st.Body,
 		Published: st.Published,
@@ -88,53 +71,80 @@ func (t *Tagger) Tag(st *schema.Story) *schema.Enriched {
 	}
 	rec.Actors = t.actorsOut(sc)
 	rec.Topics = t.topicsOut(sc)
-	fillNinjs(rec)
+	t.fillNinjs(rec)
 	return rec
 }
 
-// scan runs one matcher over one field, leftmost-longest: at each token the
-// longest candidate whose context rules hold wins and the scan resumes after
-// it; when none holds the scan moves one token on.
-func (t *Tagger) scan(sc *scratch, fi int, m *match.Matcher, out []found) []found {
+// analyze is normalize + match + resolve: everything but building the record.
+func (t *Tagger) analyze(sc *scratch, headline, body string) {
+	sc.reset()
+	sc.fields[0].name, sc.fields[1].name = "headline", "body"
+	sc.fields[0].doc.Tokenize(headline)
+	sc.fields[1].doc.Tokenize(body)
+	for fi := range sc.fields {
+		t.scan(sc, fi)
+	}
+	t.markQuoted(sc)
+	for _, f := range sc.topics {
+		p := &t.pats[f.pat]
+		sc.score[p.entity] += p.alias.Weight
+	}
+}
+
+// scan runs the matcher over one field once for all spaces. Within each
+// space selection is leftmost-longest: at each token the longest candidate
+// whose context rules hold wins and that space resumes after it; when none
+// holds it moves one token on.
+func (t *Tagger) scan(sc *scratch, fi int) {
 	d := &sc.fields[fi].doc
-	for i := 0; i < len(d.Tokens); {
-		sc.hits = m.At(d, i, sc.hits[:0])
+	var next [nSpaces]int
+	for i := 0; i < len(d.Tokens); i++ {
+		sc.hits = t.m.At(d, i, sc.hits[:0])
 		if len(sc.hits) == 0 {
-			i++
 			continue
 		}
 		if len(sc.hits) > 1 {
-			sort.Slice(sc.hits, func(a, b int) bool {
-				ha, hb := sc.hits[a], sc.hits[b]
-				if ha.End != hb.End {
-					return ha.End > hb.End
-				}
-				if ha.Clitic != hb.Clitic {
-					return ha.Clitic < hb.Clitic
-				}
-				return ha.ID < hb.ID
-			})
+			slices.SortFunc(sc.hits, byPreference)
 		}
-		accepted := false
-		for _, h := range sc.hits {
-			p := &t.pats[h.ID]
-			if p.hasRules && !t.holds(sc, d, p, h) {
+		for space := range nSpaces {
+			if i < next[space] {
 				continue
 			}
-			out = append(out, found{field: fi, hit: h, pat: h.ID})
-			if !p.alias.AfterFull {
-				sc.fullSeen[p.entity] = true
+			for _, h := range sc.hits {
+				p := &t.pats[h.ID]
+				if p.space != space || (p.hasRules && !t.holds(sc, d, p, h)) {
+					continue
+				}
+				f := found{field: fi, hit: h, pat: h.ID}
+				switch space {
+				case spaceActor:
+					sc.actors = append(sc.actors, f)
+				case spaceSpeech:
+					sc.speech = append(sc.speech, f)
+				case spaceTopic:
+					sc.topics = append(sc.topics, f)
+				}
+				if !p.alias.AfterFull {
+					sc.fullSeen[p.entity] = true
+				}
+				sc.present[p.entity] = true
+				next[space] = h.End
+				break
 			}
-			sc.present[p.entity] = true
-			i = h.End
-			accepted = true
-			break
-		}
-		if !accepted {
-			i++
 		}
 	}
-	return out
+}
+
+// byPreference orders candidates at one position: longest first, then the
+// reading without a clitic, then dictionary order.
+func byPreference(a, b match.Hit) int {
+	if a.End != b.End {
+		return b.End - a.End
+	}
+	if a.Clitic != b.Clitic {
+		return a.Clitic - b.Clitic
+	}
+	return int(a.ID - b.ID)
 }
 
 // holds checks an alias's context rules at a hit.
@@ -245,20 +255,31 @@ func (t *Tagger) mention(sc *scratch, f found) schema.Mention {
 var kindOrder = map[string]int{dict.KindPerson: 0, dict.KindOrganization: 1, dict.KindMedia: 2, dict.KindCountry: 3}
 
 func (t *Tagger) actorsOut(sc *scratch) []schema.Actor {
-	idx := map[int]int{}
-	out := []schema.Actor{}
-	for _, f := range sc.actors {
-		ei := t.pats[f.pat].entity
-		j, ok := idx[ei]
-		if !ok {
-			m := t.entities[ei].meta
-			j = len(out)
-			idx[ei] = j
-			out = append(out, schema.Actor{ID: m.ID, Kind: m.Kind, Name: m.Name, Wikidata: m.Wikidata})
+	// Group mentions by entity, keeping text order within each, so that all
+	// mentions of the story share one allocation.
+	slices.SortStableFunc(sc.actors, func(a, b found) int { return t.pats[a.pat].entity - t.pats[b.pat].entity })
+	mentions := make([]schema.Mention, len(sc.actors))
+	n := 0
+	for k := 0; k < len(sc.actors); k++ {
+		if k == 0 || t.pats[sc.actors[k].pat].entity != t.pats[sc.actors[k-1].pat].entity {
+			n++
 		}
-		out[j].Count++
-		out[j].Quoted = out[j].Quoted || f.quoted
-		out[j].Mentions = append(out[j].Mentions, t.mention(sc, f))
+	}
+	out := make([]schema.Actor, 0, n)
+	for k, f := range sc.actors {
+		ei := t.pats[f.pat].entity
+		mentions[k] = t.mention(sc, f)
+		if k == 0 || ei != t.pats[sc.actors[k-1].pat].entity {
+			m := t.entities[ei].meta
+			out = append(out, schema.Actor{ID: m.ID, Kind: m.Kind, Name: m.Name, Wikidata: m.Wikidata, Mentions: mentions[k:k]})
+		}
+		a := &out[len(out)-1]
+		a.Count++
+		a.Quoted = a.Quoted || f.quoted
+		a.Mentions = a.Mentions[:len(a.Mentions)+1]
+	}
+	for i := range out { // cap each actor's slice so appends by callers cannot overwrite a neighbour
+		out[i].Mentions = out[i].Mentions[:len(out[i].Mentions):len(out[i].Mentions)]
 	}
 	sort.SliceStable(out, func(a, b int) bool {
 		ka, kb := kindOrder[out[a].Kind], kindOrder[out[b].Kind]
@@ -274,10 +295,6 @@ func (t *Tagger) actorsOut(sc *scratch) []schema.Actor {
 }
 
 func (t *Tagger) topicsOut(sc *scratch) []schema.Topic {
-	for _, f := range sc.topics {
-		p := &t.pats[f.pat]
-		sc.score[p.entity] += p.alias.Weight
-	}
 	idx := map[int]int{}
 	out := []schema.Topic{}
 	for _, f := range sc.topics {
@@ -317,10 +334,22 @@ func (t *Tagger) gateOpen(sc *scratch, e *entity) bool {
 }
 
 // fillNinjs adds the ninjs 2.x-style views of the tags.
-func fillNinjs(rec *schema.Enriched) {
-	rec.People, rec.Organisations, rec.Places, rec.Subjects = []schema.NinjsEntity{}, []schema.NinjsEntity{}, []schema.NinjsEntity{}, []schema.NinjsEntity{}
+func (t *Tagger) fillNinjs(rec *schema.Enriched) {
+	var np, no, nc int
 	for _, a := range rec.Actors {
-		e := schema.NinjsEntity{Name: a.Name, Rel: "mentioned", Literal: a.ID, URI: actorURI(a)}
+		switch a.Kind {
+		case schema.KindPerson:
+			np++
+		case schema.KindCountry:
+			nc++
+		default:
+			no++
+		}
+	}
+	rec.People, rec.Organisations = make([]schema.NinjsEntity, 0, np), make([]schema.NinjsEntity, 0, no)
+	rec.Places, rec.Subjects = make([]schema.NinjsEntity, 0, nc), make([]schema.NinjsEntity, 0, len(rec.Topics))
+	for _, a := range rec.Actors {
+		e := schema.NinjsEntity{Name: a.Name, Rel: "mentioned", Literal: a.ID, URI: t.entities[t.byID[a.ID]].uri}
 		if a.Quoted {
 			e.Rel = "quoted"
 		}
@@ -330,19 +359,24 @@ func fillNinjs(rec *schema.Enriched) {
 		case schema.KindOrganization, schema.KindMedia:
 			rec.Organisations = append(rec.Organisations, e)
 		case schema.KindCountry:
-			e.URI = "http://iso.org/3166/" + a.ID
 			rec.Places = append(rec.Places, e)
 		}
 	}
 	for _, tp := range rec.Topics {
-		rec.Subjects = append(rec.Subjects, schema.NinjsEntity{Name: tp.Name, Rel: "about", Literal: tp.ID, URI: "urn:wiretag:topic:" + tp.ID,
+		rec.Subjects = append(rec.Subjects, schema.NinjsEntity{Name: tp.Name, Rel: "about", Literal: tp.ID, URI: t.entities[t.byID[tp.ID]].uri,
 			Relevance: int(math.Min(100, math.Round(100*(1-math.Exp(-tp.Score)))))})
 	}
 }
 
-func actorURI(a schema.Actor) string {
-	if a.Wikidata != "" {
-		return "http://www.wikidata.org/entity/" + a.Wikidata
+// entityURI names an id in ninjs views: Wikidata where the taxonomy has it.
+func entityURI(m dict.Meta) string {
+	switch {
+	case m.Wikidata != "":
+		return "http://www.wikidata.org/entity/" + m.Wikidata
+	case m.Kind == dict.KindCountry:
+		return "http://iso.org/3166/" + m.ID
+	case m.Kind == dict.KindTopic:
+		return "urn:wiretag:topic:" + m.ID
 	}
-	return "urn:wiretag:actor:" + a.ID
+	return "urn:wiretag:actor:" + m.ID
 }

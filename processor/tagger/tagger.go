@@ -27,11 +27,22 @@ const Version = "1.0.0"
 // and still be its speaker.
 const speechWindow = 6
 
+// Patterns live in three spaces, each with its own leftmost-longest
+// selection: an actor alias and a topic cue may cover the same words
+// ("IAEA" is an organization and a cue of the nuclear-plant topic).
+const (
+	spaceActor = iota
+	spaceSpeech
+	spaceTopic
+	nSpaces
+)
+
 // defaultWindow is the token distance of near / not_near.
 const defaultWindow = 8
 
 type entity struct {
 	meta        dict.Meta
+	uri         string
 	threshold   float64
 	requiresAny []int // entity indexes; a topic fires only if one of them was found
 	gated       bool
@@ -39,6 +50,7 @@ type entity struct {
 
 // pattern is one compiled alias.
 type pattern struct {
+	space    int // spaceActor, spaceSpeech or spaceTopic
 	entity   int
 	alias    dict.Alias
 	words    int // token length
@@ -56,9 +68,7 @@ type pattern struct {
 type Tagger struct {
 	entities []entity
 	byID     map[string]int
-	actors   *match.Matcher
-	topics   *match.Matcher
-	speech   *match.Matcher
+	m        *match.Matcher // all patterns of every space, one lookup per token
 	pats     []pattern
 	info     schema.TaggerInfo
 	pool     sync.Pool
@@ -130,13 +140,14 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 	sort.Strings(ids)
 	for _, id := range ids {
 		t.byID[id] = len(t.entities)
-		t.entities = append(t.entities, entity{meta: set.Taxonomy.IDs[id], threshold: 1})
+		m := set.Taxonomy.IDs[id]
+		t.entities = append(t.entities, entity{meta: m, uri: entityURI(m), threshold: 1})
 	}
 	speechID := len(t.entities)
 	t.entities = append(t.entities, entity{meta: dict.Meta{ID: "speech", Kind: dict.KindSpeech}})
 	t.byID["speech"] = speechID
 
-	ab, tb, sb := match.NewBuilder(), match.NewBuilder(), match.NewBuilder()
+	mb := match.NewBuilder()
 	var problems dict.Problems
 	for _, f := range set.Files {
 		for _, e := range f.Entries {
@@ -169,23 +180,23 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 					problems = append(problems, dict.Problem{File: f.Path, Line: a.Line, Msg: err.Error()})
 					continue
 				}
-				pid := int32(len(t.pats))
-				t.pats = append(t.pats, p)
 				switch f.Kind {
 				case dict.KindTopic:
-					tb.Add(words, a.Lang, pid)
+					p.space = spaceTopic
 				case dict.KindSpeech:
-					sb.Add(words, a.Lang, pid)
+					p.space = spaceSpeech
 				default:
-					ab.Add(words, a.Lang, pid)
+					p.space = spaceActor
 				}
+				mb.Add(words, a.Lang, int32(len(t.pats)))
+				t.pats = append(t.pats, p)
 			}
 		}
 	}
 	if len(problems) > 0 {
 		return nil, problems
 	}
-	t.actors, t.topics, t.speech = ab.Build(), tb.Build(), sb.Build()
+	t.m = mb.Build()
 	t.info = schema.TaggerInfo{Version: Version + "+dict." + digest, Taxonomy: set.Taxonomy.Version}
 	t.pool.New = func() any { return newScratch(len(t.entities)) }
 	return t, nil

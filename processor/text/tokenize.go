@@ -48,101 +48,108 @@ func (d *Doc) Original(i, j int) string {
 	return d.Src[d.Tokens[i].BStart:d.Tokens[j].BEnd]
 }
 
-// Tokenize normalizes and tokenizes src into d, replacing its contents.
+// Tokenize normalizes and tokenizes src into d, replacing its contents. It is
+// the hot path of tagging: one table load per rune, no closures, no allocation
+// once d's buffers have grown.
 func (d *Doc) Tokenize(src string) {
 	d.Src = src
-	d.Norm = d.Norm[:0]
-	d.Tokens = d.Tokens[:0]
+	norm := d.Norm[:0]
+	toks := d.Tokens[:0]
 
 	var (
 		in      bool // inside a token
 		cur     Token
 		sent    int32
-		pendEnd bool // a sentence-ending mark was seen in the current separator run
+		pendEnd bool // a sentence-ending mark was seen since the last token
 		runeIdx int32
 		prevCyr bool // the last letter of the current token is Cyrillic
 	)
-	closeTok := func(bEnd, rEnd int32) {
-		cur.NEnd = int32(len(d.Norm))
-		cur.BEnd, cur.REnd = bEnd, rEnd
-		if cur.NEnd > cur.NStart {
-			d.Tokens = append(d.Tokens, cur)
-		}
-		in = false
-	}
-	startTok := func(b int, e entry) {
-		if pendEnd {
-			sent++
-			pendEnd = false
-		}
-		cur = Token{NStart: int32(len(d.Norm)), BStart: int32(b), RStart: runeIdx, Sent: sent, Script: e.script(), Upper: e.upper()}
-		in = true
-	}
-
 	for i := 0; i < len(src); {
 		c := src[i]
-		var r rune
-		size := 1
+		var (
+			r    rune
+			size = 1
+			e    entry
+		)
 		if c < utf8.RuneSelf {
 			r = rune(c)
+			e = table[c]
+		} else if c >= 0xC2 && c < 0xE0 && i+1 < len(src) && src[i+1]&0xC0 == 0x80 {
+			// Two-byte sequences (Cyrillic, Arabic, Latin with accents) inline.
+			r = rune(c&0x1F)<<6 | rune(src[i+1]&0x3F)
+			size = 2
+			e = table[r]
 		} else {
 			r, size = utf8.DecodeRuneInString(src[i:])
-		}
-		e := lookup(r)
-		switch e.class() {
-		case classWord:
-			if !in {
-				startTok(i, e)
-			}
-			f := e.rune()
-			if f < utf8.RuneSelf {
-				d.Norm = append(d.Norm, byte(f))
+			if r < 0x10000 {
+				e = table[r]
 			} else {
-				d.Norm = utf8.AppendRune(d.Norm, f)
+				e = lookup(r)
 			}
-			prevCyr = e.script() == scriptCyrillic
-			// A last-letter upper-case flag is not needed; keep the first.
-		case classExpand:
+		}
+		cl := e.class()
+		if cl == classWord || cl == classExpand {
 			if !in {
-				startTok(i, e)
-			}
-			d.Norm = append(d.Norm, expansions[e.rune()]...)
-			prevCyr = false
-		case classSkip:
-			// Ignorable: neither part of the normalized text nor a boundary.
-		case classApos:
-			if in && prevCyr {
-				nr, _ := utf8.DecodeRuneInString(src[i+size:])
-				if ne := lookup(nr); ne.class() == classWord && ne.script() == scriptCyrillic {
-					d.Norm = append(d.Norm, '\'')
-					break
+				if pendEnd {
+					sent++
+					pendEnd = false
 				}
+				cur = Token{NStart: int32(len(norm)), BStart: int32(i), RStart: runeIdx, Sent: sent, Script: e.script(), Upper: e.upper()}
+				in = true
 			}
-			if in {
-				closeTok(int32(i), runeIdx)
+			if cl == classWord {
+				if f := e.rune(); f < utf8.RuneSelf {
+					norm = append(norm, byte(f))
+				} else if f < 0x800 {
+					norm = append(norm, byte(0xC0|f>>6), byte(0x80|f&0x3F))
+				} else {
+					norm = utf8.AppendRune(norm, f)
+				}
+				prevCyr = e.script() == scriptCyrillic
+			} else {
+				norm = append(norm, expansions[e.rune()]...)
+				prevCyr = false
 			}
-		case classSentEnd:
-			if in {
-				closeTok(int32(i), runeIdx)
+			i += size
+			runeIdx++
+			continue
+		}
+		if cl == classSkip {
+			i += size
+			runeIdx++
+			continue
+		}
+		if cl == classApos && in && prevCyr {
+			nr, _ := utf8.DecodeRuneInString(src[i+size:])
+			if ne := lookup(nr); ne.class() == classWord && ne.script() == scriptCyrillic {
+				norm = append(norm, '\'')
+				i += size
+				runeIdx++
+				continue
 			}
-			// A full stop ends a sentence only before white space or the end,
-			// so 600.000 and U.S.-brokered stay in one sentence.
+		}
+		if in { // any other rune ends the token
+			cur.NEnd, cur.BEnd, cur.REnd = int32(len(norm)), int32(i), runeIdx
+			toks = append(toks, cur)
+			in = false
+		}
+		if cl == classSentEnd {
+			// A full stop ends a sentence only before white space, a quote or
+			// the end, so 600.000 and U.S.-brokered stay in one sentence.
 			if r == '\n' {
 				pendEnd = true
 			} else if j := i + size; j >= len(src) || src[j] == ' ' || src[j] == '\n' || src[j] == '\t' || src[j] == '"' || src[j] == 0xC2 || src[j] == 0xE2 {
 				pendEnd = true
-			}
-		default:
-			if in {
-				closeTok(int32(i), runeIdx)
 			}
 		}
 		i += size
 		runeIdx++
 	}
 	if in {
-		closeTok(int32(len(src)), runeIdx)
+		cur.NEnd, cur.BEnd, cur.REnd = int32(len(norm)), int32(len(src)), runeIdx
+		toks = append(toks, cur)
 	}
+	d.Norm, d.Tokens = norm, toks
 }
 
 // Normalize returns the normalized tokens of s joined by single spaces. It is
