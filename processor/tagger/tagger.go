@@ -90,20 +90,29 @@ func New(fsys fs.FS) (*Tagger, error) {
 	return Compile(set, digestFS(fsys))
 }
 
-// NewFromDir compiles the *.yaml dictionary files of dir, with dir's
-// taxonomy.yaml if it has one and the embedded taxonomy otherwise. It is what
-// WIRETAG_DICTIONARY_DIR uses.
+// NewFromDir compiles the dictionary files of dir: either dir/dictionaries/*.yaml
+// (the layout of config/) or dir/*.yaml, with dir's taxonomy.yaml if it has
+// one and the embedded taxonomy otherwise. It is what WIRETAG_DICTIONARY_DIR uses.
 func NewFromDir(dir string) (*Tagger, error) {
-	d := os.DirFS(dir)
-	var tax fs.FS = config.DefaultDictionaries()
-	if _, err := fs.Stat(d, "taxonomy.yaml"); err == nil {
-		tax = d
-	}
-	set, err := dict.Load(tax, d, ".")
+	tax, d, sub := dirLayout(dir)
+	set, err := dict.Load(tax, d, sub)
 	if err != nil {
 		return nil, err
 	}
 	return Compile(set, digestFS(d))
+}
+
+func dirLayout(dir string) (tax, d fs.FS, sub string) {
+	d = os.DirFS(dir)
+	tax = config.DefaultDictionaries()
+	if _, err := fs.Stat(d, "taxonomy.yaml"); err == nil {
+		tax = d
+	}
+	sub = "."
+	if fi, err := fs.Stat(d, "dictionaries"); err == nil && fi.IsDir() {
+		sub = "dictionaries"
+	}
+	return tax, d, sub
 }
 
 // Lint loads and checks dictionaries without building a tagger.
@@ -251,12 +260,8 @@ func NewLenient(dir string) (*Tagger, error, error) {
 		set, err = dict.Load(fsys, fsys, "dictionaries")
 		dig = digestFS(fsys)
 	} else {
-		d := os.DirFS(dir)
-		var tax fs.FS = config.DefaultDictionaries()
-		if _, serr := fs.Stat(d, "taxonomy.yaml"); serr == nil {
-			tax = d
-		}
-		set, err = dict.Load(tax, d, ".")
+		tax, d, sub := dirLayout(dir)
+		set, err = dict.Load(tax, d, sub)
 		dig = digestFS(d)
 	}
 	if set == nil {
