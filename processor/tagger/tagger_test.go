@@ -141,9 +141,7 @@ func TestMentionOffsetsProperty(t *testing.T) {
 		"Путина, Уиткоффом — Зеленськім; NATO'ya Putin's",
 		"🙂 Putin\u200f said 🙂 Russia’s truce, truce; Zaporizhzhia nuclear power plant",
 	}
-	for _, s := range loadSampleBodies(t) {
-		bodies = append(bodies, s)
-	}
+	bodies = append(bodies, loadSampleBodies(t)...)
 	for _, body := range bodies {
 		rec := tg.Tag(&schema.Story{ID: "p", Headline: body, Body: body})
 		fields := map[string][]rune{"headline": []rune(body), "body": []rune(body)}
