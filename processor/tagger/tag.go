@@ -210,29 +210,38 @@ func anyWord(w []byte, words []dict.Word) bool {
 	return false
 }
 
-// markQuoted flags actor mentions that stand near a reporting verb in the
-// same sentence: the speaker of a quote or statement.
+// markQuoted finds the speaker of each reporting verb: the nearest person,
+// organization or country mention in the same sentence within speechWindow
+// tokens, preferring the one before the verb ("Peskov said", "Kremlin
+// spokesman Dmitry Peskov told reporters") over the one after ("said
+// Peskov"). Media are never speakers: "told Reuters" names the channel.
 func (t *Tagger) markQuoted(sc *scratch) {
-	for ai := range sc.actors {
-		a := &sc.actors[ai]
-		kind := t.entities[t.pats[a.pat].entity].meta.Kind
-		if kind == dict.KindMedia {
-			continue // "told Reuters": the medium carries the quote, it does not speak it
-		}
-		d := &sc.fields[a.field].doc
-		sent := d.Tokens[a.hit.Start].Sent
-		for _, s := range sc.speech {
-			if s.field != a.field || d.Tokens[s.hit.Start].Sent != sent {
+	for _, s := range sc.speech {
+		d := &sc.fields[s.field].doc
+		sent := d.Tokens[s.hit.Start].Sent
+		best, bestDist := -1, speechWindow
+		for ai := range sc.actors {
+			a := &sc.actors[ai]
+			if a.field != s.field || d.Tokens[a.hit.Start].Sent != sent {
 				continue
 			}
-			dist := s.hit.Start - a.hit.End
-			if s.hit.Start < a.hit.Start {
-				dist = a.hit.Start - s.hit.End
+			if t.entities[t.pats[a.pat].entity].meta.Kind == dict.KindMedia {
+				continue
 			}
-			if dist >= 0 && dist < speechWindow {
-				a.quoted = true
-				break
+			var dist int
+			if a.hit.End <= s.hit.Start {
+				dist = s.hit.Start - a.hit.End // before the verb
+			} else if a.hit.Start >= s.hit.End {
+				dist = a.hit.Start - s.hit.End + 1 // after: a tie goes to the one before
+			} else {
+				continue
 			}
+			if dist < bestDist {
+				best, bestDist = ai, dist
+			}
+		}
+		if best >= 0 {
+			sc.actors[best].quoted = true
 		}
 	}
 }

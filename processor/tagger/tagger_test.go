@@ -100,7 +100,7 @@ func TestCliticMentionOffsets(t *testing.T) {
 
 func TestQuoted(t *testing.T) {
 	tg := testTagger(t)
-	rec := tg.Tag(&schema.Story{ID: "t", Body: "Putin said talks would go on. Witkoff was in the room. The AP said so."})
+	rec := tg.Tag(&schema.Story{ID: "t", Body: "Putin said talks would go on. Witkoff was in the room. The AP said so. Russia said it would brief Powell."})
 	if a := actor(rec, "vladimir_putin"); a == nil || !a.Quoted {
 		t.Errorf("Putin should be quoted: %+v", a)
 	}
@@ -109,6 +109,22 @@ func TestQuoted(t *testing.T) {
 	}
 	if a := actor(rec, "associated_press"); a == nil || a.Quoted {
 		t.Errorf("media are never the speaker: %+v", a)
+	}
+
+	for _, tc := range []struct {
+		body          string
+		quoted, other string
+	}{
+		{"Steve Witkoff said he would brief Vladimir Putin.", "steve_witkoff", "vladimir_putin"},
+		{"The talks were useful, said Putin, while Witkoff listened.", "vladimir_putin", "steve_witkoff"},
+	} {
+		rec := tg.Tag(&schema.Story{ID: "t", Body: tc.body})
+		if a := actor(rec, tc.quoted); a == nil || !a.Quoted {
+			t.Errorf("%q: %s should be the speaker: %+v", tc.body, tc.quoted, a)
+		}
+		if a := actor(rec, tc.other); a == nil || a.Quoted {
+			t.Errorf("%q: %s should not be the speaker: %+v", tc.body, tc.other, a)
+		}
 	}
 }
 
