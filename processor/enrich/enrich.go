@@ -1,0 +1,140 @@
+// Package enrich turns one input payload into its output records: decode →
+// tag → evaluate rules → encode. It knows nothing of Kafka; the stream
+// package adds coordinates, headers and delivery.
+package enrich
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"unicode/utf8"
+
+	"github.com/wiretag/wiretag/processor/metrics"
+	"github.com/wiretag/wiretag/processor/rules"
+	"github.com/wiretag/wiretag/processor/tagger"
+	"github.com/wiretag/wiretag/schema"
+)
+
+// Failure classes beyond schema.ErrorClass. Like those they are stable: they
+// appear in dead-letter headers and metric labels.
+const (
+	ClassPanic           = "panic"            // the tagger or rules panicked on this story
+	ClassEncode          = "encode"           // an output could not be encoded
+	ClassOutputTooLarge  = "output_too_large" // an output exceeds the writer's batch bytes
+	ClassProduceRejected = "produce_rejected" // the broker rejected an output for good
+)
+
+// Stages, for the wiretag-error-stage header.
+const (
+	StageDecode  = "decode"
+	StageTag     = "tag"
+	StageEncode  = "encode"
+	StageProduce = "produce"
+)
+
+// Snapshot is one consistent set of tagger and rules. It is immutable; a
+// reload builds a new one and swaps it in whole.
+type Snapshot struct {
+	Tagger *tagger.Tagger
+	Rules  *rules.Set
+}
+
+// Input is one message to process.
+type Input struct {
+	Source rules.Source
+	Key    []byte
+	Value  []byte
+}
+
+// Record is one output: the enriched record or an alert.
+type Record struct {
+	Kind  string // metrics.KindEnriched or metrics.KindAlert
+	Topic string
+	Key   []byte
+	Value []byte
+	Rule  string // for alerts
+}
+
+// Failure says why a message goes to the dead-letter topic.
+type Failure struct {
+	Class string
+	Stage string
+	Err   error
+}
+
+func (f *Failure) Error() string { return fmt.Sprintf("%s (%s): %v", f.Class, f.Stage, f.Err) }
+
+// Result is the outcome for one input: records, or a failure.
+type Result struct {
+	StoryID  string
+	Records  []Record
+	Failure  *Failure
+	Enriched *schema.Enriched // for tag metrics; nil on failure
+}
+
+// Options are the parts of the configuration the stage needs.
+type Options struct {
+	EnrichedTopic   string
+	MaxMessageBytes int
+}
+
+// Process handles one input with the snapshot s. It never panics: a panic in
+// tagging is returned as a ClassPanic failure.
+func Process(s *Snapshot, opt Options, in Input) (res Result) {
+	defer func() {
+		if r := recover(); r != nil {
+			res = Result{StoryID: res.StoryID, Failure: &Failure{
+				Class: ClassPanic, Stage: StageTag,
+				Err: fmt.Errorf("panic: %v\n%s", r, firstLines(debug.Stack(), 12)),
+			}}
+		}
+	}()
+	if opt.MaxMessageBytes > 0 && len(in.Value) > opt.MaxMessageBytes {
+		return Result{Failure: &Failure{Class: string(schema.ErrOversize), Stage: StageDecode,
+			Err: fmt.Errorf("message of %d bytes exceeds WIRETAG_MAX_MESSAGE_BYTES (%d)", len(in.Value), opt.MaxMessageBytes)}}
+	}
+	fallbackID := ""
+	if utf8.Valid(in.Key) {
+		fallbackID = string(in.Key)
+	}
+	story, err := schema.Decode(in.Value, fallbackID, schema.Limits{MaxBodyBytes: opt.MaxMessageBytes})
+	if err != nil {
+		class := "decode"
+		var de *schema.DecodeError
+		if errors.As(err, &de) {
+			class = string(de.Class)
+		}
+		return Result{Failure: &Failure{Class: class, Stage: StageDecode, Err: err}}
+	}
+	res.StoryID = story.ID
+	e := s.Tagger.Tag(story)
+	hits := s.Rules.Evaluate(e)
+
+	body, err := json.Marshal(e)
+	if err != nil {
+		return Result{StoryID: story.ID, Failure: &Failure{Class: ClassEncode, Stage: StageEncode, Err: fmt.Errorf("enriched record: %w", err)}}
+	}
+	res.Records = append(res.Records, Record{Kind: metrics.KindEnriched, Topic: opt.EnrichedTopic, Key: []byte(story.ID), Value: body})
+	for _, h := range hits {
+		b, err := rules.NewAlert(h, e, in.Source).Encode()
+		if err != nil {
+			return Result{StoryID: story.ID, Failure: &Failure{Class: ClassEncode, Stage: StageEncode, Err: fmt.Errorf("alert %s: %w", h.Rule.Name, err)}}
+		}
+		res.Records = append(res.Records, Record{Kind: metrics.KindAlert, Topic: h.Rule.Topic, Key: []byte(story.ID), Value: b, Rule: h.Rule.Name})
+	}
+	res.Enriched = e
+	return res
+}
+
+func firstLines(b []byte, n int) []byte {
+	for i, c := range b {
+		if c == '\n' {
+			n--
+			if n == 0 {
+				return b[:i]
+			}
+		}
+	}
+	return b
+}

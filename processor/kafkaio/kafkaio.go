@@ -1,0 +1,297 @@
+// Package kafkaio builds kafka-go readers, writers and admin clients from the
+// configuration, with every setting that matters stated explicitly (kafka-go's
+// zero values are unsafe for a processor: no acks, round-robin partitioning,
+// one-second batch waits, ten-second closes).
+package kafkaio
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"github.com/wiretag/wiretag/config"
+)
+
+// TLSConfig returns the TLS client configuration, or nil when TLS is off.
+func TLSConfig(c config.Config) (*tls.Config, error) {
+	if !c.TLSEnabled {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.TLSInsecureSkipVerify} //nolint:gosec // opt-in, documented as testing only
+	if c.TLSCAFile != "" {
+		pem, err := os.ReadFile(c.TLSCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("WIRETAG_TLS_CA_FILE: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("WIRETAG_TLS_CA_FILE: %s holds no PEM certificate", c.TLSCAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if c.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
+		if err != nil {
+			// The error names files, never key bytes.
+			return nil, fmt.Errorf("WIRETAG_TLS_CERT_FILE/WIRETAG_TLS_KEY_FILE: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// SASL returns the SASL mechanism, or nil when SASL is off.
+func SASL(c config.Config) (sasl.Mechanism, error) {
+	switch c.SASLMechanism {
+	case "", "none":
+		return nil, nil
+	case "PLAIN":
+		return plain.Mechanism{Username: c.SASLUsername, Password: c.SASLPassword}, nil
+	case "SCRAM-SHA-256", "SCRAM-SHA-512":
+		algo := scram.SHA256
+		if c.SASLMechanism == "SCRAM-SHA-512" {
+			algo = scram.SHA512
+		}
+		m, err := scram.Mechanism(algo, c.SASLUsername, c.SASLPassword)
+		if err != nil {
+			return nil, fmt.Errorf("WIRETAG_SASL_MECHANISM %s: %w", c.SASLMechanism, err)
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("WIRETAG_SASL_MECHANISM: unsupported %q", c.SASLMechanism)
+}
+
+// Loggers adapts zerolog to kafka-go's Printf-style loggers: chatter at
+// debug, errors at warn (async failures appear only there).
+func Loggers(log zerolog.Logger) (kafka.Logger, kafka.Logger) {
+	l := log.With().Str("component", "kafka-go").Logger()
+	return kafka.LoggerFunc(func(f string, a ...any) { l.Debug().Msgf(f, a...) }),
+		kafka.LoggerFunc(func(f string, a ...any) { l.Warn().Msgf(f, a...) })
+}
+
+// Dialer is the reader's connection settings (the reader and writer take
+// TLS and SASL in different places).
+func Dialer(c config.Config) (*kafka.Dialer, error) {
+	tc, err := TLSConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	mech, err := SASL(c)
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Dialer{ClientID: "wiretag", Timeout: 10 * time.Second, DualStack: true, TLS: tc, SASLMechanism: mech}, nil
+}
+
+// Transport is the writer's and admin client's connection settings.
+func Transport(c config.Config) (*kafka.Transport, error) {
+	tc, err := TLSConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	mech, err := SASL(c)
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Transport{ClientID: "wiretag", DialTimeout: 10 * time.Second, TLS: tc, SASL: mech, MetadataTTL: 30 * time.Second}, nil
+}
+
+// NewReader builds the consumer-group reader of the input topic.
+func NewReader(c config.Config, log zerolog.Logger) (*kafka.Reader, error) {
+	d, err := Dialer(c)
+	if err != nil {
+		return nil, err
+	}
+	lg, elg := Loggers(log)
+	start := kafka.FirstOffset
+	if c.StartOffset == "last" {
+		start = kafka.LastOffset
+	}
+	rc := kafka.ReaderConfig{
+		Brokers:  c.Brokers,
+		GroupID:  c.GroupID,
+		Topic:    c.InputTopic,
+		Dialer:   d,
+		MinBytes: 1,
+		// At least the largest acceptable message, so an oversize one is
+		// fetched (and dead-lettered) instead of stalling the partition.
+		MaxBytes:               c.FetchMaxBytes,
+		MaxWait:                c.FetchWait,
+		ReadBatchTimeout:       2 * c.FetchWait, // above MaxWait, or idle fetches time out
+		QueueCapacity:          max(100, c.BatchSize),
+		CommitInterval:         0, // synchronous commits: errors are returned, not only logged
+		StartOffset:            start,
+		HeartbeatInterval:      c.HeartbeatInterval,
+		SessionTimeout:         c.SessionTimeout,
+		RebalanceTimeout:       c.RebalanceTimeout,
+		JoinGroupBackoff:       time.Second,
+		WatchPartitionChanges:  true,
+		PartitionWatchInterval: 10 * time.Second,
+		ReadBackoffMin:         100 * time.Millisecond,
+		ReadBackoffMax:         c.RetryMaxBackoff,
+		MaxAttempts:            3,
+		IsolationLevel:         kafka.ReadCommitted,
+		Logger:                 lg,
+		ErrorLogger:            elg,
+	}
+	if err := rc.Validate(); err != nil {
+		return nil, fmt.Errorf("reader: %w", err)
+	}
+	return kafka.NewReader(rc), nil
+}
+
+// NewWriter builds the one writer for every output topic (Message.Topic
+// chooses it). Retries are left to the stream loop, which knows what may be
+// committed: kafka-go's own retry loop ignores the caller's context.
+func NewWriter(c config.Config, log zerolog.Logger) (*kafka.Writer, error) {
+	tr, err := Transport(c)
+	if err != nil {
+		return nil, err
+	}
+	lg, elg := Loggers(log)
+	w := &kafka.Writer{
+		Addr:                   kafka.TCP(c.Brokers...),
+		Transport:              tr,
+		Balancer:               Balancer(c.Balancer),
+		MaxAttempts:            1,
+		BatchSize:              c.BatchSize,
+		BatchBytes:             int64(c.WriteBatchBytes),
+		BatchTimeout:           c.WriteBatchTimeout,
+		ReadTimeout:            c.WriteTimeout,
+		WriteTimeout:           c.WriteTimeout,
+		RequiredAcks:           Acks(c.RequiredAcks),
+		Async:                  false,
+		Compression:            Compression(c.Compression),
+		AllowAutoTopicCreation: false,
+		Logger:                 lg,
+		ErrorLogger:            elg,
+	}
+	return w, nil
+}
+
+// Balancer maps WIRETAG_BALANCER to a key-hashing balancer.
+func Balancer(name string) kafka.Balancer {
+	if name == "murmur2" {
+		return kafka.Murmur2Balancer{}
+	}
+	return &kafka.Hash{}
+}
+
+// Acks maps WIRETAG_REQUIRED_ACKS.
+func Acks(s string) kafka.RequiredAcks {
+	switch s {
+	case "one":
+		return kafka.RequireOne
+	case "none":
+		return kafka.RequireNone
+	}
+	return kafka.RequireAll
+}
+
+// Compression maps WIRETAG_COMPRESSION.
+func Compression(s string) kafka.Compression {
+	switch s {
+	case "gzip":
+		return kafka.Gzip
+	case "snappy":
+		return kafka.Snappy
+	case "lz4":
+		return kafka.Lz4
+	case "zstd":
+		return kafka.Zstd
+	}
+	return 0
+}
+
+// NewClient builds an admin client.
+func NewClient(c config.Config) (*kafka.Client, error) {
+	tr, err := Transport(c)
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Client{Addr: kafka.TCP(c.Brokers...), Timeout: 10 * time.Second, Transport: tr}, nil
+}
+
+// MissingTopics returns the topics of names the cluster does not have (or
+// will not show us). A missing output topic would fail every write that
+// names it, so the processor checks before it starts and on rules reload.
+func MissingTopics(ctx context.Context, cl *kafka.Client, names []string) ([]string, error) {
+	resp, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: names})
+	if err != nil {
+		return nil, fmt.Errorf("metadata: %w", err)
+	}
+	found := map[string]bool{}
+	for _, t := range resp.Topics {
+		if t.Error == nil && len(t.Partitions) > 0 {
+			found[t.Name] = true
+		}
+	}
+	var missing []string
+	for _, n := range names {
+		if !found[n] {
+			missing = append(missing, n)
+		}
+	}
+	return missing, nil
+}
+
+// CreateTopics creates topics (ignoring ones that exist), for the demo and
+// tests; production topics are the operator's to create.
+func CreateTopics(ctx context.Context, cl *kafka.Client, partitions, replication int, names ...string) error {
+	req := &kafka.CreateTopicsRequest{}
+	for _, n := range names {
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: n, NumPartitions: partitions, ReplicationFactor: replication})
+	}
+	resp, err := cl.CreateTopics(ctx, req)
+	if err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	var errs []error
+	for n, e := range resp.Errors {
+		if e != nil && !errors.Is(e, kafka.TopicAlreadyExists) {
+			errs = append(errs, fmt.Errorf("create topic %s: %w", n, e))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// WaitForBroker polls until the cluster answers a metadata request.
+func WaitForBroker(ctx context.Context, cl *kafka.Client) error {
+	for {
+		_, err := cl.Metadata(ctx, &kafka.MetadataRequest{})
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("broker %s not reachable: %w", cl.Addr, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Describe returns a short human description of an error for logs, adding
+// the usual cause of an opaque EOF (TLS listener spoken to in plaintext).
+func Describe(err error) string {
+	s := err.Error()
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return s + " (timeout)"
+	}
+	if strings.Contains(s, "unexpected EOF") {
+		return s + " (a TLS or SASL listener reached without TLS/SASL looks like this)"
+	}
+	return s
+}

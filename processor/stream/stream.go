@@ -1,0 +1,492 @@
+// Package stream is the processor loop: fetch from a consumer group, tag
+// concurrently, write every output synchronously in batches, and only then
+// commit. See processor/DESIGN.md for the delivery guarantee.
+//
+// Three stages run as a pipeline, each in its own goroutine, connected by
+// channels of capacity one, so batch N+1 is fetched and tagged while batch N
+// is being written:
+//
+//	fetch ──batch──▶ tag (worker pool) ──results──▶ write + commit
+//
+// Batches are written and committed strictly in fetch order. When writes
+// fail the write stage retries and holds its batch; the channels fill and the
+// fetch stage stops fetching (backpressure), so the partition never advances
+// past an unwritten story.
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/wiretag/wiretag/processor/checkpoint"
+	"github.com/wiretag/wiretag/processor/enrich"
+	"github.com/wiretag/wiretag/processor/metrics"
+	"github.com/wiretag/wiretag/processor/rules"
+	"github.com/wiretag/wiretag/schema"
+)
+
+// Fetcher is the part of *kafka.Reader the loop uses.
+type Fetcher interface {
+	FetchMessage(ctx context.Context) (kafka.Message, error)
+	CommitMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// StatsFetcher is a Fetcher that reports kafka-go reader stats; the loop
+// uses them to tell "joined and fetching" for readiness.
+type StatsFetcher interface {
+	Fetcher
+	Stats() kafka.ReaderStats
+}
+
+// Producer is the part of *kafka.Writer the loop uses.
+type Producer interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// Options configure a Processor.
+type Options struct {
+	EnrichedTopic   string
+	DeadLetterTopic string
+	Workers         int
+	BatchSize       int
+	BatchWait       time.Duration
+	MaxMessageBytes int // input larger than this is dead-lettered as oversize
+	WriteBatchBytes int // outputs larger than this cannot be written
+
+	RetryAttempts   int           // attempts before reporting not-ready
+	RetryBackoff    time.Duration // first backoff, doubled per attempt
+	RetryMaxBackoff time.Duration // backoff cap, also for fetch errors
+	CommitTimeout   time.Duration
+	DrainTimeout    time.Duration // after ctx is cancelled: finish, write and commit within this
+
+	Version  string
+	Log      zerolog.Logger
+	Metrics  *metrics.Metrics
+	Snapshot func() *enrich.Snapshot // the tagger and rules in force; called once per story
+
+	// Observe, if set, is called from the write stage for every input
+	// message once its outputs are acknowledged (the demo prints these).
+	Observe func(Outcome)
+}
+
+// Outcome is what happened to one input message.
+type Outcome struct {
+	Source     rules.Source
+	StoryID    string
+	Enriched   *schema.Enriched // nil when dead-lettered
+	Alerts     []AlertOut
+	DeadLetter *enrich.Failure // non-nil when the message went to the dead-letter topic
+}
+
+// AlertOut is one alert written.
+type AlertOut struct{ Rule, Topic string }
+
+// Processor runs the loop. Create it with New and call Run once.
+type Processor struct {
+	opt      Options
+	fetcher  Fetcher
+	producer Producer
+	log      zerolog.Logger
+	m        *metrics.Metrics
+	tracker  *checkpoint.Tracker
+
+	jobs chan func()
+
+	// health
+	started     time.Time
+	beatFetch   atomic.Int64 // unix nanos of the last fetch-stage tick
+	beatWrite   atomic.Int64
+	joined      atomic.Bool // a group generation started or a message arrived
+	fetchOK     atomic.Bool
+	writeOK     atomic.Bool
+	running     atomic.Bool
+	fetchErrMsg atomic.Value // string
+	writeErrMsg atomic.Value // string
+}
+
+// New builds a processor over a fetcher (normally a *kafka.Reader with a
+// GroupID) and a producer (normally a *kafka.Writer).
+func New(opt Options, f Fetcher, p Producer) *Processor {
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.NumCPU()
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 500
+	}
+	if opt.BatchWait <= 0 {
+		opt.BatchWait = 50 * time.Millisecond
+	}
+	if opt.RetryAttempts <= 0 {
+		opt.RetryAttempts = 5
+	}
+	if opt.RetryBackoff <= 0 {
+		opt.RetryBackoff = 100 * time.Millisecond
+	}
+	if opt.RetryMaxBackoff < opt.RetryBackoff {
+		opt.RetryMaxBackoff = max(opt.RetryBackoff, 10*time.Second)
+	}
+	if opt.CommitTimeout <= 0 {
+		opt.CommitTimeout = 10 * time.Second
+	}
+	if opt.DrainTimeout <= 0 {
+		opt.DrainTimeout = 15 * time.Second
+	}
+	if opt.WriteBatchBytes <= 0 {
+		opt.WriteBatchBytes = 1048576
+	}
+	if opt.Metrics == nil {
+		opt.Metrics = metrics.New(opt.Version)
+	}
+	p2 := &Processor{
+		opt: opt, fetcher: f, producer: p, log: opt.Log, m: opt.Metrics,
+		tracker: checkpoint.New(),
+		jobs:    make(chan func()),
+	}
+	p2.writeOK.Store(true)
+	p2.fetchOK.Store(true)
+	p2.fetchErrMsg.Store("")
+	p2.writeErrMsg.Store("")
+	return p2
+}
+
+// batch is a run of fetched messages, in fetch order.
+type batch struct {
+	msgs    []kafka.Message
+	results []enrich.Result
+}
+
+// Run processes until ctx is cancelled, then drains: it stops fetching,
+// finishes the stories already fetched, writes their outputs and commits,
+// within DrainTimeout. It returns nil after a clean drain. The caller closes
+// the reader (leaving the group) and the writer afterwards.
+func (p *Processor) Run(ctx context.Context) error {
+	p.started = time.Now()
+	p.running.Store(true)
+	defer p.running.Store(false)
+	now := time.Now().UnixNano()
+	p.beatFetch.Store(now)
+	p.beatWrite.Store(now)
+	p.updateReady()
+
+	// Writes and commits outlive ctx by at most DrainTimeout.
+	drainCtx, cancelDrain := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelDrain()
+	stopDrainTimer := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(p.opt.DrainTimeout, cancelDrain)
+		context.AfterFunc(drainCtx, func() { t.Stop() })
+	})
+	defer stopDrainTimer()
+
+	var wg sync.WaitGroup
+	for range p.opt.Workers {
+		wg.Go(func() {
+			for job := range p.jobs {
+				job()
+			}
+		})
+	}
+
+	batches := make(chan *batch, 1)
+	processed := make(chan *batch, 1)
+	statsDone := make(chan struct{})
+	if sf, ok := p.fetcher.(StatsFetcher); ok {
+		go p.watchStats(ctx, sf, statsDone)
+	} else {
+		p.joined.Store(true)
+		close(statsDone)
+	}
+	go p.fetchLoop(ctx, batches)
+	go func() {
+		defer close(processed)
+		for b := range batches {
+			p.process(b)
+			processed <- b
+		}
+	}()
+	err := p.writeLoop(drainCtx, processed)
+	close(p.jobs)
+	wg.Wait()
+	<-statsDone
+	return err
+}
+
+// fetchLoop gathers batches of up to BatchSize messages, waiting at most
+// BatchWait after the first. It never gives up on errors: kafka-go heals
+// the reader behind FetchMessage, so the loop backs off and continues.
+func (p *Processor) fetchLoop(ctx context.Context, out chan<- *batch) {
+	defer close(out)
+	backoff := p.opt.RetryBackoff
+	var cur *batch
+	var deadline time.Time
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	flush := func() {
+		if cur != nil && len(cur.msgs) > 0 {
+			// Blocks while the write stage is behind: that is the backpressure
+			// that stops fetching. Still tick, since waiting is not death.
+			for sent := false; !sent; {
+				select {
+				case out <- cur:
+					sent = true
+				case <-tick.C:
+					p.beatFetch.Store(time.Now().UnixNano())
+				}
+			}
+		}
+		cur = nil
+	}
+	for {
+		p.beatFetch.Store(time.Now().UnixNano())
+		if ctx.Err() != nil {
+			flush()
+			return
+		}
+		// Short waits keep the loop ticking for /healthz and flush partial
+		// batches on time; a context timeout never loses a message.
+		wait := time.Second
+		if cur != nil {
+			wait = time.Until(deadline)
+		}
+		if wait <= 0 {
+			flush()
+			continue
+		}
+		fctx, cancel := context.WithTimeout(ctx, wait)
+		m, err := p.fetcher.FetchMessage(fctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				flush()
+				return
+			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				if cur != nil && !time.Now().Before(deadline) {
+					flush()
+				}
+				continue
+			}
+			p.fetchOK.Store(false)
+			p.fetchErrMsg.Store(err.Error())
+			p.updateReady()
+			p.log.Warn().Err(err).Dur("backoff", backoff).Msg("fetch failed; backing off")
+			flush() // do not sit on fetched work while the broker is away
+			sleep(ctx, backoff)
+			backoff = min(backoff*2, p.opt.RetryMaxBackoff)
+			continue
+		}
+		backoff = p.opt.RetryBackoff
+		if !p.fetchOK.Load() || !p.joined.Load() {
+			p.fetchOK.Store(true)
+			p.joined.Store(true)
+			p.updateReady()
+		}
+		p.observeFetched(&m)
+		if cur == nil {
+			cur = &batch{msgs: make([]kafka.Message, 0, p.opt.BatchSize)}
+			deadline = time.Now().Add(p.opt.BatchWait)
+		}
+		cur.msgs = append(cur.msgs, m)
+		if len(cur.msgs) >= p.opt.BatchSize {
+			flush()
+		}
+	}
+}
+
+func (p *Processor) observeFetched(m *kafka.Message) {
+	p.m.Consumed.WithLabelValues(m.Topic).Inc()
+	if m.HighWaterMark > 0 {
+		p.m.ConsumerLag.WithLabelValues(m.Topic, strconv.Itoa(m.Partition)).Set(float64(max(m.HighWaterMark-m.Offset-1, 0)))
+	}
+	p.tracker.Track(checkpoint.TopicPartition{Topic: m.Topic, Partition: m.Partition}, m.Offset)
+	p.m.InFlight.Set(float64(p.tracker.InFlight()))
+}
+
+// process tags every message of b on the worker pool; results keep the
+// messages' order.
+func (p *Processor) process(b *batch) {
+	b.results = make([]enrich.Result, len(b.msgs))
+	var wg sync.WaitGroup
+	wg.Add(len(b.msgs))
+	for i := range b.msgs {
+		p.jobs <- func() {
+			defer wg.Done()
+			m := &b.msgs[i]
+			start := time.Now()
+			b.results[i] = enrich.Process(p.opt.Snapshot(), enrich.Options{
+				EnrichedTopic:   p.opt.EnrichedTopic,
+				MaxMessageBytes: p.opt.MaxMessageBytes,
+			}, enrich.Input{
+				Source: rules.Source{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset},
+				Key:    m.Key, Value: m.Value,
+			})
+			p.m.Processing.Observe(time.Since(start).Seconds())
+		}
+	}
+	wg.Wait()
+}
+
+// writeLoop writes each batch's outputs, then commits. It returns when the
+// tag stage is done (after ctx of Run is cancelled) or the drain deadline
+// passes.
+func (p *Processor) writeLoop(ctx context.Context, in <-chan *batch) error {
+	var abandoned int
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		var b *batch
+		select {
+		case <-tick.C:
+			p.beatWrite.Store(time.Now().UnixNano())
+			continue
+		case next, ok := <-in:
+			if !ok {
+				return p.finish(ctx, abandoned)
+			}
+			b = next
+		}
+		p.beatWrite.Store(time.Now().UnixNano())
+		if abandoned > 0 || ctx.Err() != nil {
+			// Past the drain deadline: these stay uncommitted and are
+			// re-delivered to whoever owns the partition next.
+			abandoned += len(b.msgs)
+			continue
+		}
+		if err := p.writeBatch(ctx, b); err != nil {
+			abandoned += len(b.msgs)
+			continue
+		}
+		p.commit(ctx)
+	}
+}
+
+func (p *Processor) finish(ctx context.Context, abandoned int) error {
+	p.commit(ctx)
+	if abandoned > 0 {
+		p.log.Error().Int("messages", abandoned).Dur("drain_timeout", p.opt.DrainTimeout).
+			Msg("shutdown deadline passed before every fetched message was written; they were not committed and will be re-delivered")
+		return fmt.Errorf("drain incomplete: %d fetched messages not written", abandoned)
+	}
+	return nil
+}
+
+// commit commits, per partition, the offset after the highest message below
+// which everything is written, and only if that moves forward.
+func (p *Processor) commit(ctx context.Context) {
+	ready := p.tracker.Ready()
+	if len(ready) == 0 {
+		return
+	}
+	msgs := make([]kafka.Message, len(ready))
+	for i, c := range ready {
+		// CommitMessages commits Offset+1.
+		msgs[i] = kafka.Message{Topic: c.Topic, Partition: c.Partition, Offset: c.Offset - 1}
+	}
+	cctx, cancel := context.WithTimeout(ctx, p.opt.CommitTimeout)
+	err := p.fetcher.CommitMessages(cctx, msgs...)
+	cancel()
+	if err != nil {
+		// Left in the tracker: the next commit carries it again.
+		p.m.CommitFailures.Inc()
+		p.log.Warn().Err(err).Int("partitions", len(ready)).Msg("commit failed; will retry with the next batch (a rebalance causes this; expect duplicates)")
+		return
+	}
+	for _, c := range ready {
+		p.tracker.Committed(c)
+	}
+	p.m.Commits.Inc()
+	p.m.LastCommit.SetToCurrentTime()
+	p.m.InFlight.Set(float64(p.tracker.InFlight()))
+	if e := p.log.Debug(); e.Enabled() {
+		for _, c := range ready {
+			e = e.Str(c.String(), strconv.FormatInt(c.Offset, 10))
+		}
+		e.Msg("committed")
+	}
+}
+
+func (p *Processor) watchStats(ctx context.Context, r StatsFetcher, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		// Stats resets kafka-go's counters; this goroutine is their only reader.
+		s := r.Stats()
+		if s.Rebalances > 0 || s.Fetches > 0 || s.Messages > 0 {
+			p.joined.Store(true)
+		}
+		if s.Fetches > 0 || s.Messages > 0 {
+			if !p.fetchOK.Load() {
+				p.fetchOK.Store(true)
+			}
+		} else if s.Errors > 0 {
+			p.fetchOK.Store(false)
+			p.fetchErrMsg.Store(fmt.Sprintf("kafka-go reader reported %d errors and no fetches in the last 2s", s.Errors))
+		}
+		p.updateReady()
+	}
+}
+
+func (p *Processor) updateReady() {
+	ok, _ := p.Ready()
+	if ok {
+		p.m.Ready.Set(1)
+	} else {
+		p.m.Ready.Set(0)
+	}
+}
+
+// Ready reports whether the processor has joined its group, fetching works
+// and the last write succeeded; when not, it says why.
+func (p *Processor) Ready() (bool, string) {
+	switch {
+	case !p.running.Load():
+		return false, "not running"
+	case !p.joined.Load():
+		return false, "waiting to join the consumer group"
+	case !p.fetchOK.Load():
+		return false, "fetch failing: " + p.fetchErrMsg.Load().(string)
+	case !p.writeOK.Load():
+		return false, "writes failing: " + p.writeErrMsg.Load().(string)
+	}
+	return true, "ok"
+}
+
+// Live reports whether the loop is alive: both stages ticked recently (a
+// stage blocked on backpressure or retrying still ticks).
+func (p *Processor) Live() (bool, string) {
+	if !p.running.Load() {
+		return false, "not running"
+	}
+	const stale = 60 * time.Second
+	now := time.Now()
+	if d := now.Sub(time.Unix(0, p.beatFetch.Load())); d > stale {
+		return false, fmt.Sprintf("fetch stage silent for %s", d.Round(time.Second))
+	}
+	if d := now.Sub(time.Unix(0, p.beatWrite.Load())); d > stale {
+		return false, fmt.Sprintf("write stage silent for %s", d.Round(time.Second))
+	}
+	return true, "ok"
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
