@@ -1,8 +1,53 @@
 package main
 
-import "fmt"
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/wiretag/wiretag/config"
+	"github.com/wiretag/wiretag/processor/service"
+)
 
 func cmdRun(args []string) int {
-	fmt.Println("wiretag run: not implemented yet")
-	return 1
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: wiretag run\n\nRuns the stream processor. Settings come from WIRETAG_* variables\n(see 'wiretag config' for their effective values):\n\n")
+		for _, v := range (config.Config{}).Vars() {
+			fmt.Fprintf(os.Stderr, "  %-34s %s\n", v.Name, v.Desc)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "wiretag run: %v\n", err)
+		return 2
+	}
+	log := service.NewLogger(cfg, os.Stderr)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		// A second SIGINT/SIGTERM during the drain means "now".
+		<-ctx.Done()
+		stop()
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		<-again
+		log.Error().Msg("second signal: exiting without finishing the drain (uncommitted stories will be re-delivered)")
+		os.Exit(1)
+	}()
+
+	if err := service.Run(ctx, cfg, version, log, service.Hooks{Hup: hup}); err != nil {
+		log.Error().Err(err).Msg("wiretag run failed")
+		return 1
+	}
+	return 0
 }
