@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -47,7 +48,7 @@ type Config struct {
 	HeartbeatInterval     time.Duration `env:"WIRETAG_HEARTBEAT_INTERVAL" envDefault:"3s" desc:"Consumer group heartbeat interval."`
 	StartOffset           string        `env:"WIRETAG_START_OFFSET" envDefault:"first" desc:"Where a group with no committed offset starts: first or last."`
 	RulesFile             string        `env:"WIRETAG_RULES_FILE" envDefault:"" desc:"Alert rules YAML; empty means the embedded default rules. Reloaded on SIGHUP and when the file changes."`
-	DictionaryDir         string        `env:"WIRETAG_DICTIONARY_DIR" envDefault:"" desc:"Dictionary directory (taxonomy.yaml + dictionaries/*.yaml); empty means the embedded ones. Reloaded on SIGHUP and when a file changes."`
+	DictionaryDir         string        `env:"WIRETAG_DICTIONARY_DIR" envDefault:"" desc:"Dictionary directory (the *.yaml dictionary files, plus taxonomy.yaml to override the embedded one); empty means the embedded dictionaries. Reloaded on SIGHUP and when a file changes; a set that fails lint is rejected."`
 	ReloadInterval        time.Duration `env:"WIRETAG_RELOAD_INTERVAL" envDefault:"5s" desc:"How often the rules file and dictionary directory are checked for changes; 0 disables polling (SIGHUP still works)."`
 	HTTPAddr              string        `env:"WIRETAG_HTTP_ADDR" envDefault:":8080" desc:"Address of the HTTP server with /metrics, /healthz and /readyz; empty disables it."`
 	LogLevel              string        `env:"WIRETAG_LOG_LEVEL" envDefault:"info" desc:"Log level: trace, debug, info, warn or error."`
@@ -319,6 +320,16 @@ func (c Config) String() string {
 		fmt.Fprintf(&b, "%s=%s\n", v.Name, v.Value)
 	}
 	return b.String()
+}
+
+// MarshalJSON writes the variables and their effective values, secrets
+// redacted, so a Config handed to a JSON logger never leaks one.
+func (c Config) MarshalJSON() ([]byte, error) {
+	m := make(map[string]string, 48)
+	for _, v := range c.Vars() {
+		m[v.Name] = v.Value
+	}
+	return json.Marshal(m)
 }
 
 // MarkdownTable renders the variables as the README's configuration table.
