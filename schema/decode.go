@@ -36,6 +36,7 @@ type DecodeError struct {
 	Detail string
 }
 
+// Error returns "class at byte N: detail", or "class: detail" without an offset.
 func (e *DecodeError) Error() string {
 	if e.Offset >= 0 {
 		return fmt.Sprintf("%s at byte %d: %s", e.Class, e.Offset, e.Detail)
@@ -257,6 +258,11 @@ func (o *object) stringValue(key string, raw json.RawMessage) (string, *DecodeEr
 	}
 	if len(raw) == 0 || raw[0] != '"' {
 		return "", o.fieldErr(key, "%q must be a string, not %s", key, rawKind(raw))
+	}
+	// raw is a complete, valid JSON string from a payload already checked to
+	// be UTF-8: without escapes its contents are the value as they are.
+	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {

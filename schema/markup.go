@@ -15,7 +15,14 @@ import (
 func StripMarkup(s string) string {
 	var out strings.Builder
 	out.Grow(len(s))
+	// No tag can end after the last '>': past it everything is text. This
+	// also keeps a run of unclosed "<a<a<a…" linear.
+	lastGT := strings.LastIndexByte(s, '>')
 	for i := 0; i < len(s); {
+		if i > lastGT {
+			writeText(&out, html.UnescapeString(s[i:]))
+			break
+		}
 		if s[i] != '<' {
 			j := strings.IndexByte(s[i:], '<')
 			if j < 0 {
@@ -61,8 +68,7 @@ func StripMarkup(s string) string {
 		i += end + 1
 		if !closing && (name == "script" || name == "style") {
 			// Skip the element's contents up to its end tag.
-			lower := strings.ToLower(s[i:])
-			k := strings.Index(lower, "</"+name)
+			k := indexEndTag(s[i:], name)
 			if k < 0 {
 				return finishText(out.String())
 			}
@@ -79,6 +85,21 @@ func StripMarkup(s string) string {
 		}
 	}
 	return finishText(out.String())
+}
+
+// indexEndTag returns the index in s of "</name" (any case), or -1.
+func indexEndTag(s, name string) int {
+	for i := 0; ; {
+		j := strings.Index(s[i:], "</")
+		if j < 0 {
+			return -1
+		}
+		j += i
+		if end := j + 2 + len(name); end <= len(s) && strings.EqualFold(s[j+2:end], name) {
+			return j
+		}
+		i = j + 2
+	}
 }
 
 func startsTag(c byte) bool {
