@@ -24,8 +24,9 @@ const (
 	ErrNotAStory   ErrorClass = "not_a_story"  // valid JSON that is not a story object (array, scalar, unrelated object), or binary data
 	// ErrInvalidField: a story field the decoder interprets has the wrong JSON
 	// type or shape (e.g. "body": 5, "headlines": "x"), or "published" (ninjs:
-	// "versioncreated"/"firstcreated") is not RFC 3339. Offset is the first
-	// byte of the offending value.
+	// "versioncreated"/"firstcreated") is neither an RFC 3339 date-time nor an
+	// RFC 3339 full-date (date only). Offset is the first byte of the
+	// offending value.
 	ErrInvalidField ErrorClass = "invalid_field"
 )
 
@@ -277,10 +278,22 @@ func (o *object) timestamp(key string) (string, *DecodeError) {
 	if err != nil || s == "" {
 		return s, err
 	}
-	if _, perr := time.Parse(time.RFC3339, s); perr != nil {
-		return "", o.fieldErr(key, "%q is not an RFC 3339 timestamp: %q", key, s)
+	if !isRFC3339(s) {
+		return "", o.fieldErr(key, "%q is not an RFC 3339 date-time or full-date: %q", key, s)
 	}
 	return s, nil
+}
+
+// isRFC3339 accepts an RFC 3339 date-time ("2025-11-24T10:00:00Z", with
+// optional fraction and a numeric offset) and, because real feeds send
+// publication dates without a time, an RFC 3339 full-date ("2025-11-24").
+func isRFC3339(s string) bool {
+	if len(s) == len("2006-01-02") {
+		_, err := time.Parse(time.DateOnly, s)
+		return err == nil
+	}
+	_, err := time.Parse(time.RFC3339, s)
+	return err == nil
 }
 
 // firstTimestamp returns the first of keys that is present and non-null;

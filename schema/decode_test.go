@@ -31,6 +31,11 @@ func TestDecodeFormats(t *testing.T) {
 				Published: "2025-11-24T09:30:00.250+02:00", Format: FormatWiretag},
 		},
 		{
+			name:    "wiretag published as a full-date",
+			payload: `{"id":"wt-2b","body":"x","lang":"tr","published":"2025-11-21"}`,
+			want:    Story{ID: "wt-2b", Body: "x", Language: "tr", Published: "2025-11-21", Format: FormatWiretag},
+		},
+		{
 			name:    "wiretag language wins over lang",
 			payload: `{"id":"wt-3","body":"x","language":"ru","lang":"uk"}`,
 			want:    Story{ID: "wt-3", Body: "x", Language: "ru", Format: FormatWiretag},
@@ -240,7 +245,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"invalid field: body number", `{"id":"x","body":5}`, "", 0, ErrInvalidField, 17},
 		{"invalid field: headline object", `{"id":"x","headline":{"a":1},"body":"b"}`, "", 0, ErrInvalidField, 21},
 		{"invalid field: published not RFC 3339", `{"id":"x","body":"b","published":"24 Nov 2025"}`, "", 0, ErrInvalidField, 33},
-		{"invalid field: published date only", `{"id":"x","body":"b","published":"2025-11-24"}`, "", 0, ErrInvalidField, 33},
+		{"invalid field: published with a space", `{"id":"x","body":"b","published":"2025-11-24 10:00:00Z"}`, "", 0, ErrInvalidField, 33},
+		{"invalid field: published month 13", `{"id":"x","body":"b","published":"2025-13-01"}`, "", 0, ErrInvalidField, 33},
+		{"invalid field: published without offset", `{"id":"x","body":"b","published":"2025-11-24T10:00:00"}`, "", 0, ErrInvalidField, 33},
 		{"invalid field: duplicate key, last one counts", `{"id":"x","body":"ok","body":true}`, "", 0, ErrInvalidField, 29},
 		{"invalid field: id bool", `{"id":true,"body":"b"}`, "", 0, ErrInvalidField, 6},
 		{"invalid field: ninjs uri number", `{"uri":7,"body_text":"b"}`, "", 0, ErrInvalidField, 7},

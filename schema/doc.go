@@ -8,7 +8,8 @@
 //
 //   - wiretag JSON (FormatWiretag): an object with "id", "headline", "body",
 //     and optionally "language" (BCP 47; "lang" is accepted too, "language"
-//     wins when both are set), "published" (RFC 3339), "source", "url".
+//     wins when both are set), "published" (RFC 3339 date-time, or full-date
+//     as real feeds send it), "source", "url".
 //     A numeric id is taken as its literal text. Chosen when the object has
 //     "id" or "body" (and no "headlines"/"bodies"), or only "headline".
 //   - IPTC ninjs 1.x (FormatNinjs1): "uri" → ID, "headline", "body_text" →
@@ -44,7 +45,8 @@
 // the payload ends early (ErrInvalidJSON); JSON that is not a story object —
 // an array, a scalar, an object with none of the members above — or plain
 // text with control bytes, i.e. binary data (ErrNotAStory); a mapped member
-// with the wrong JSON type or shape, or a timestamp that is not RFC 3339, with
+// with the wrong JSON type or shape, or a timestamp that is neither an RFC
+// 3339 date-time nor a full-date, with
 // the offset of the value (ErrInvalidField); a blank body (ErrMissingBody);
 // headline+body over Limits.MaxBodyBytes (ErrOversize); no id and no usable
 // fallbackID (ErrMissingID). Offsets count bytes from the start of the

@@ -27,6 +27,10 @@ func TestEnrichedSchemaValidatesRecords(t *testing.T) {
 			Tagger: TaggerInfo{Version: "test", Taxonomy: "test"}}
 		records[name] = e
 	}
+	// Date-only publication time, as real feeds send it.
+	dateOnly := sampleEnriched()
+	dateOnly.Published = "2025-11-21"
+	records["published full-date"] = dateOnly
 	// A record with nothing found: nil slices must still validate.
 	records["no tags"] = &Enriched{Schema: SchemaVersion, ID: "x", Format: "text", Language: Language{Detected: "und"}, Body: "b"}
 	// A record with mentions in the headline, quoted actor and every optional field.
@@ -69,6 +73,8 @@ func TestEnrichedSchemaRejectsBrokenRecords(t *testing.T) {
 		{"published not a date-time", `"published":"2025-11-24T18:05:00+01:00"`, `"published":"yesterday"`, "/published"},
 		{"unknown top-level field", `"tagger":`, `"tagger2":{},"tagger":`, "tagger2"},
 		{"missing actors", `"actors":[`, `"actorz":[`, "actors"},
+		{"published with a space", `"published":"2025-11-24T18:05:00+01:00"`, `"published":"2025-11-24 18:05:00+01:00"`, "/published"},
+		{"published bad date", `"published":"2025-11-24T18:05:00+01:00"`, `"published":"2025-02-30"`, "/published"},
 		{"empty id", `"id":"wt-bench-0001"`, `"id":""`, "/id"},
 	}
 	for _, tt := range tests {
