@@ -9,8 +9,6 @@
 package match
 
 import (
-	"hash/maphash"
-
 	"github.com/wiretag/wiretag/processor/dict"
 	"github.com/wiretag/wiretag/processor/text"
 )
@@ -26,20 +24,25 @@ type stemEdge struct {
 	next *node
 }
 
-// stemKeyLen is the byte length of the bucket key for stems at the root; it
-// is at most the byte length of the shortest allowed stem (3 ASCII letters).
-const stemKeyLen = 3
+// Stems at the root sit in buckets keyed by their first bytes: 6 bytes
+// (three Cyrillic or Arabic letters) when the stem is that long, else 3 (the
+// shortest allowed stem, three ASCII letters). With a single 3-byte key every
+// Arabic stem after the article, and most Cyrillic ones, shared a bucket.
+const (
+	shortKey = 3
+	longKey  = 6
+)
 
 // Matcher is a compiled set of patterns.
 type Matcher struct {
 	root      node
-	rootStems map[string][]stemEdge
+	rootStems [2]map[string][]stemEdge // by shortKey, longKey
 	n         int
 	// first and stemKeys are bitsets over hashes of every first word and of
 	// every first stem's key: most tokens of a story start no pattern, and a
 	// bit test rejects them for the cost of a hash, without a map probe.
 	first    bitset
-	stemKeys bitset
+	stemKeys [2]bitset
 }
 
 const (
@@ -53,13 +56,31 @@ type bitset []uint64
 func (b bitset) set(h uint64)      { b[(h>>6)&uint64(len(b)-1)] |= 1 << (h & 63) }
 func (b bitset) has(h uint64) bool { return b[(h>>6)&uint64(len(b)-1)]&(1<<(h&63)) != 0 }
 
-var seed = maphash.MakeSeed()
+// hashWord is a cheap fingerprint for the prefilter: length, the first four
+// and the last two bytes, mixed by one multiplication. It reads at most six
+// bytes whatever the word's length; collisions only cost a map probe.
+func hashWord(w []byte) uint64 {
+	n := len(w)
+	k := uint64(n) << 56
+	switch {
+	case n >= 4:
+		k |= uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 | uint64(w[n-2])<<32 | uint64(w[n-1])<<40
+	case n == 3:
+		k |= uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16
+	case n == 2:
+		k |= uint64(w[0]) | uint64(w[1])<<8
+	case n == 1:
+		k |= uint64(w[0])
+	}
+	return (k * 0x9E3779B97F4A7C15) >> 24
+}
 
-func hashWord(w []byte) uint64 { return maphash.Bytes(seed, w) }
-
-// hashKey hashes the stem bucket key: the first stemKeyLen bytes.
+// hashKey hashes a stem bucket key of 3 or 6 bytes.
 func hashKey(w []byte) uint64 {
-	k := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16
+	var k uint64
+	for i, c := range w {
+		k |= uint64(c) << (8 * i)
+	}
 	return (k * 0x9E3779B97F4A7C15) >> 20
 }
 
@@ -70,8 +91,9 @@ type Builder struct {
 
 // NewBuilder starts an empty matcher.
 func NewBuilder() *Builder {
-	return &Builder{m: &Matcher{root: node{exact: map[string]*node{}}, rootStems: map[string][]stemEdge{},
-		first: make(bitset, firstBits/64), stemKeys: make(bitset, stemBits/64)}}
+	return &Builder{m: &Matcher{root: node{exact: map[string]*node{}},
+		rootStems: [2]map[string][]stemEdge{{}, {}},
+		first:     make(bitset, firstBits/64), stemKeys: [2]bitset{make(bitset, stemBits/64), make(bitset, stemBits/64)}}}
 }
 
 // Add inserts a pattern under id. Inflected words expand to all their forms,
@@ -116,11 +138,15 @@ func (b *Builder) child(n *node, word string, stem bool) *node {
 	}
 	edges := &n.stems
 	if n == &b.m.root {
-		key := word[:stemKeyLen]
-		b.m.stemKeys.set(hashKey([]byte(key)))
-		e := b.m.rootStems[key]
+		k := 0
+		key := word[:shortKey]
+		if len(word) >= longKey {
+			k, key = 1, word[:longKey]
+		}
+		b.m.stemKeys[k].set(hashKey([]byte(key)))
+		e := b.m.rootStems[k][key]
 		edges = &e
-		defer func() { b.m.rootStems[key] = *edges }()
+		defer func() { b.m.rootStems[k][key] = *edges }()
 	}
 	for _, e := range *edges {
 		if e.stem == word {
@@ -165,8 +191,15 @@ func (m *Matcher) from(d *text.Doc, i int, w []byte, clitic int, hits []Hit) []H
 			hits = m.descend(d, c, i, i+1, clitic, hits)
 		}
 	}
-	if len(w) >= stemKeyLen && m.stemKeys.has(hashKey(w)) {
-		for _, e := range m.rootStems[string(w[:stemKeyLen])] {
+	if len(w) >= longKey && m.stemKeys[1].has(hashKey(w[:longKey])) {
+		for _, e := range m.rootStems[1][string(w[:longKey])] {
+			if len(w) >= len(e.stem) && string(w[:len(e.stem)]) == e.stem {
+				hits = m.descend(d, e.next, i, i+1, clitic, hits)
+			}
+		}
+	}
+	if len(w) >= shortKey && m.stemKeys[0].has(hashKey(w[:shortKey])) {
+		for _, e := range m.rootStems[0][string(w[:shortKey])] {
 			if len(w) >= len(e.stem) && string(w[:len(e.stem)]) == e.stem {
 				hits = m.descend(d, e.next, i, i+1, clitic, hits)
 			}
