@@ -361,8 +361,16 @@ func TestRebalanceTwoProcessors(t *testing.T) {
 	ra := start(t, c, service.Hooks{Observe: func(stream.Outcome) { a.Add(1) }})
 	kafkatest.Eventually(t, 60*time.Second, "A under way", func() bool { return a.Load() >= 100 })
 	rb := start(t, c, service.Hooks{Observe: func(stream.Outcome) { b.Add(1) }})
+	kafkatest.Eventually(t, 60*time.Second, "B joins the group", func() bool {
+		p := rb.processor()
+		if p == nil {
+			return false
+		}
+		ok, _ := p.Ready()
+		return ok
+	})
 	env.Produce(t, c.InputTopic, msgs[400:]...)
-	kafkatest.Eventually(t, 60*time.Second, "B takes partitions", func() bool { return b.Load() >= 50 })
+	kafkatest.Eventually(t, 60*time.Second, "500 handled", func() bool { return a.Load()+b.Load() >= 500 })
 	ra.stop(t)
 	waitAllHandled(t, env, c, 90*time.Second)
 	waitCommittedToEnd(t, env, c, 60*time.Second)
@@ -375,6 +383,9 @@ func TestRebalanceTwoProcessors(t *testing.T) {
 			t.Errorf("story %s lost", s.ID)
 		}
 		dups += max(ids[s.ID]-1, 0)
+	}
+	if b.Load() == 0 {
+		t.Errorf("B handled nothing: A's partitions never moved")
 	}
 	t.Logf("stories=%d handled by A=%d B=%d enriched unique=%d duplicates=%d", len(ss), a.Load(), b.Load(), len(ids), dups)
 }

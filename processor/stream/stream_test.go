@@ -1,0 +1,308 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/wiretag/wiretag/config"
+	"github.com/wiretag/wiretag/processor/enrich"
+	"github.com/wiretag/wiretag/processor/metrics"
+	"github.com/wiretag/wiretag/processor/rules"
+	"github.com/wiretag/wiretag/processor/tagger"
+)
+
+// fakeFetcher serves a fixed list of messages and records commits, failing
+// the test if a partition's commit ever moves backwards.
+type fakeFetcher struct {
+	t         *testing.T
+	mu        sync.Mutex
+	queue     []kafka.Message
+	committed map[int]int64
+}
+
+func (f *fakeFetcher) FetchMessage(ctx context.Context) (kafka.Message, error) {
+	for {
+		f.mu.Lock()
+		if len(f.queue) > 0 {
+			m := f.queue[0]
+			f.queue = f.queue[1:]
+			f.mu.Unlock()
+			return m, nil
+		}
+		f.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return kafka.Message{}, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func (f *fakeFetcher) CommitMessages(_ context.Context, msgs ...kafka.Message) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, m := range msgs {
+		if prev, ok := f.committed[m.Partition]; ok && m.Offset+1 < prev {
+			f.t.Errorf("partition %d commit moved backwards %d -> %d", m.Partition, prev, m.Offset+1)
+		}
+		f.committed[m.Partition] = m.Offset + 1
+	}
+	return nil
+}
+
+func (f *fakeFetcher) commit(p int) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if o, ok := f.committed[p]; ok {
+		return o
+	}
+	return -1
+}
+
+// fakeProducer records written messages; fail decides each message's error.
+type fakeProducer struct {
+	mu      sync.Mutex
+	written []kafka.Message
+	calls   int
+	fail    func(call int, m kafka.Message) error
+}
+
+func (p *fakeProducer) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls++
+	werrs := make(kafka.WriteErrors, len(msgs))
+	failed := false
+	for i, m := range msgs {
+		if p.fail != nil {
+			werrs[i] = p.fail(p.calls, m)
+		}
+		if werrs[i] == nil {
+			p.written = append(p.written, m)
+		} else {
+			failed = true
+		}
+	}
+	if failed {
+		return werrs
+	}
+	return nil
+}
+
+func (p *fakeProducer) byTopic(topic string) []kafka.Message {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []kafka.Message
+	for _, m := range p.written {
+		if m.Topic == topic {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func snapshot(t *testing.T) *enrich.Snapshot {
+	t.Helper()
+	tg, err := tagger.New(config.DefaultDictionaries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := rules.Parse("t", []byte("rules:\n  - name: any-ceasefire\n    topic: alerts\n    topics: {any: [ceasefire]}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &enrich.Snapshot{Tagger: tg, Rules: rs}
+}
+
+func story(p int, off int64, id, body string) kafka.Message {
+	return kafka.Message{Topic: "in", Partition: p, Offset: off, Key: []byte(id), Time: time.Now(),
+		Value: fmt.Appendf(nil, `{"id":%q,"language":"en","headline":"h","body":%q}`, id, body)}
+}
+
+type harness struct {
+	f      *fakeFetcher
+	p      *fakeProducer
+	proc   *Processor
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func run(t *testing.T, snap *enrich.Snapshot, msgs []kafka.Message, fail func(int, kafka.Message) error) *harness {
+	t.Helper()
+	h := &harness{
+		f:    &fakeFetcher{t: t, queue: msgs, committed: map[int]int64{}},
+		p:    &fakeProducer{fail: fail},
+		done: make(chan error, 1),
+	}
+	h.proc = New(Options{
+		EnrichedTopic: "enriched", DeadLetterTopic: "dlq", Workers: 3, BatchSize: 4, BatchWait: 5 * time.Millisecond,
+		MaxMessageBytes: 10000, WriteBatchBytes: 20000, RetryAttempts: 2, RetryBackoff: time.Millisecond,
+		RetryMaxBackoff: 5 * time.Millisecond, DrainTimeout: 2 * time.Second, Version: "test",
+		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), Metrics: metrics.New("test"),
+		Snapshot: func() *enrich.Snapshot { return snap },
+	}, h.f, h.p)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { h.done <- h.proc.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-h.done })
+	return h
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+const ceasefire = "Vladimir Putin and Volodymyr Zelensky discussed a ceasefire."
+
+func TestPanicInTaggingIsDeadLettered(t *testing.T) {
+	// A nil tagger panics inside Tag, as a tagger bug would.
+	h := run(t, &enrich.Snapshot{}, []kafka.Message{story(0, 0, "a", ceasefire), story(0, 1, "b", ceasefire)}, nil)
+	waitFor(t, "commit", func() bool { return h.f.commit(0) == 2 })
+	dl := h.p.byTopic("dlq")
+	if len(dl) != 2 {
+		t.Fatalf("%d dead letters", len(dl))
+	}
+	if c, _ := Header(dl[0].Headers, HeaderErrorClass); c != enrich.ClassPanic {
+		t.Fatalf("class %q", c)
+	}
+	if msg, _ := Header(dl[0].Headers, HeaderErrorMessage); len(msg) > maxErrorHeader+3 {
+		t.Fatalf("error header not bounded: %d bytes", len(msg))
+	}
+}
+
+// A record the broker refuses for good (too large) sends its story to the
+// dead-letter topic; other stories and the commit are unaffected.
+func TestPermanentRejectionDeadLettersTheStory(t *testing.T) {
+	snap := snapshot(t)
+	msgs := []kafka.Message{story(0, 0, "a", ceasefire), story(0, 1, "b", ceasefire), story(0, 2, "c", "Nothing here.")}
+	h := run(t, snap, msgs, func(_ int, m kafka.Message) error {
+		if m.Topic == "alerts" && string(m.Key) == "b" {
+			return kafka.MessageSizeTooLarge
+		}
+		return nil
+	})
+	waitFor(t, "commit", func() bool { return h.f.commit(0) == 3 })
+	dl := h.p.byTopic("dlq")
+	if len(dl) != 1 || string(dl[0].Key) != "b" {
+		t.Fatalf("dead letters %v", dl)
+	}
+	if c, _ := Header(dl[0].Headers, HeaderErrorClass); c != enrich.ClassProduceRejected {
+		t.Fatalf("class %q", c)
+	}
+	if string(dl[0].Value) != string(msgs[1].Value) {
+		t.Fatal("dead letter lacks the original bytes")
+	}
+	if n := len(h.p.byTopic("alerts")); n != 1 {
+		t.Fatalf("%d alerts written, want 1 (story a)", n)
+	}
+}
+
+// When the dead-letter record with the original bytes is refused, a record
+// without them goes instead.
+func TestDeadLetterStrippedWhenRefused(t *testing.T) {
+	h := run(t, snapshot(t), []kafka.Message{{Topic: "in", Partition: 1, Offset: 5, Key: []byte("k"), Value: []byte("[1,2]")}},
+		func(_ int, m kafka.Message) error {
+			if m.Topic == "dlq" && len(m.Value) > 0 {
+				return kafka.MessageSizeTooLarge
+			}
+			return nil
+		})
+	waitFor(t, "commit", func() bool { return h.f.commit(1) == 6 })
+	dl := h.p.byTopic("dlq")
+	if len(dl) != 1 || len(dl[0].Value) != 0 {
+		t.Fatalf("dead letters %v", dl)
+	}
+	if _, ok := Header(dl[0].Headers, HeaderOriginalOmitted); !ok {
+		t.Fatal("no original-omitted header")
+	}
+}
+
+// If the dead-letter topic refuses even a bare record, the partition is
+// held (not ready, nothing committed past it) until it accepts.
+func TestHoldWhenDeadLetterTopicRefusesEverything(t *testing.T) {
+	var refuse sync.Mutex
+	refusing := true
+	h := run(t, snapshot(t), []kafka.Message{story(0, 0, "a", ceasefire), {Topic: "in", Partition: 0, Offset: 1, Value: nil}, story(0, 2, "c", ceasefire)},
+		func(_ int, m kafka.Message) error {
+			refuse.Lock()
+			defer refuse.Unlock()
+			if m.Topic == "dlq" && refusing {
+				return kafka.MessageSizeTooLarge
+			}
+			return nil
+		})
+	waitFor(t, "not ready", func() bool { ok, _ := h.proc.Ready(); return !ok })
+	time.Sleep(50 * time.Millisecond)
+	if c := h.f.commit(0); c > 1 {
+		t.Fatalf("committed %d past the unwritten dead letter at offset 1", c)
+	}
+	refuse.Lock()
+	refusing = false
+	refuse.Unlock()
+	waitFor(t, "commit after recovery", func() bool { return h.f.commit(0) == 3 })
+	waitFor(t, "ready", func() bool { ok, _ := h.proc.Ready(); return ok })
+}
+
+// Transient per-message failures retry only the failed records.
+func TestTransientPartialFailureRetriesOnlyFailed(t *testing.T) {
+	var msgs []kafka.Message
+	for i := range 8 {
+		msgs = append(msgs, story(i%2, int64(i/2), fmt.Sprintf("s%d", i), ceasefire))
+	}
+	h := run(t, snapshot(t), msgs, func(call int, m kafka.Message) error {
+		if call <= 3 && m.Partition == 0 && m.Topic == "enriched" {
+			return kafka.NotLeaderForPartition
+		}
+		return nil
+	})
+	waitFor(t, "commits", func() bool { return h.f.commit(0) == 4 && h.f.commit(1) == 4 })
+	seen := map[string]int{}
+	for _, m := range h.p.byTopic("enriched") {
+		seen[string(m.Key)]++
+	}
+	for i := range 8 {
+		if n := seen[fmt.Sprintf("s%d", i)]; n != 1 {
+			t.Errorf("s%d written %d times", i, n)
+		}
+	}
+}
+
+// Cancelling Run drains: what was fetched is written and committed.
+func TestDrainOnCancel(t *testing.T) {
+	var msgs []kafka.Message
+	for i := range 50 {
+		msgs = append(msgs, story(0, int64(i), fmt.Sprintf("d%d", i), ceasefire))
+	}
+	h := run(t, snapshot(t), msgs, nil)
+	waitFor(t, "some progress", func() bool { return h.f.commit(0) > 0 })
+	h.cancel()
+	if err := <-h.done; err != nil {
+		t.Fatal(err)
+	}
+	h.done <- nil // for Cleanup
+	written := len(h.p.byTopic("enriched"))
+	if c := h.f.commit(0); int(c) != written {
+		t.Fatalf("committed %d but wrote %d: drain left written work uncommitted", c, written)
+	}
+}
+
+func TestIdempotencyKeyDeterministic(t *testing.T) {
+	a := IdempotencyKey("in", 1, 2, "alert", "r")
+	if a != IdempotencyKey("in", 1, 2, "alert", "r") || a == IdempotencyKey("in", 1, 2, "alert", "s") ||
+		a == IdempotencyKey("in", 12, 2, "alert", "r") || len(a) != 32 {
+		t.Fatal("idempotency key not a deterministic function of its inputs")
+	}
+}
