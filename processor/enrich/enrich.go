@@ -4,7 +4,6 @@
 package enrich
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -111,7 +110,9 @@ func Process(s *Snapshot, opt Options, in Input) (res Result) {
 	e := s.Tagger.Tag(story)
 	hits := s.Rules.Evaluate(e)
 
-	body, err := json.Marshal(e)
+	// The canonical encoding: deterministic bytes for the same input, so a
+	// re-delivered story yields an identical record.
+	body, err := e.Marshal()
 	if err != nil {
 		return Result{StoryID: story.ID, Failure: &Failure{Class: ClassEncode, Stage: StageEncode, Err: fmt.Errorf("enriched record: %w", err)}}
 	}

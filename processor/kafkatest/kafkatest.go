@@ -123,6 +123,31 @@ func (e *Env) CreateTopics(t testing.TB, partitions int, names ...string) {
 	if err := kafkaio.CreateTopics(ctx, e.Client, partitions, 1, names...); err != nil {
 		t.Fatal(err)
 	}
+	e.waitTopics(ctx, t, names)
+}
+
+// CreateTopicWithConfig creates one topic with topic-level configs (such
+// as max.message.bytes).
+func (e *Env) CreateTopicWithConfig(t testing.TB, name string, partitions int, configs map[string]string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tc := kafka.TopicConfig{Topic: name, NumPartitions: partitions, ReplicationFactor: 1}
+	for k, v := range configs {
+		tc.ConfigEntries = append(tc.ConfigEntries, kafka.ConfigEntry{ConfigName: k, ConfigValue: v})
+	}
+	resp, err := e.Client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{tc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resp.Errors[name]; err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	e.waitTopics(ctx, t, []string{name})
+}
+
+func (e *Env) waitTopics(ctx context.Context, t testing.TB, names []string) {
+	t.Helper()
 	// A real cluster propagates metadata asynchronously.
 	for {
 		missing, err := kafkaio.MissingTopics(ctx, e.Client, names)

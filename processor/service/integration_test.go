@@ -22,6 +22,7 @@ import (
 	"github.com/wiretag/wiretag/processor/rules"
 	"github.com/wiretag/wiretag/processor/service"
 	"github.com/wiretag/wiretag/processor/stream"
+	"github.com/wiretag/wiretag/schema"
 )
 
 // All stories are enriched exactly once (no restarts here), every expected
@@ -73,6 +74,9 @@ func TestEnrichAndRouteAlerts(t *testing.T) {
 		var e map[string]any
 		if err := json.Unmarshal(m.Value, &e); err != nil || e["id"] != string(m.Key) {
 			t.Fatalf("enriched record %s: %v %v", m.Key, err, e["id"])
+		}
+		if err := schema.ValidateEnriched(m.Value); err != nil {
+			t.Fatalf("enriched record %s does not match schema/enriched.v1.schema.json: %v", m.Key, err)
 		}
 	}
 
@@ -308,6 +312,9 @@ func TestRestartMidStream(t *testing.T) {
 				kafkatest.Eventually(t, 60*time.Second, "more stories written after commits stop", func() bool { return observed.Load() >= 300 })
 			}
 			stopTook := r1.stop(t)
+			if stopTook > c.ShutdownTimeout {
+				t.Errorf("stop took %s, above WIRETAG_SHUTDOWN_TIMEOUT %s", stopTook, c.ShutdownTimeout)
+			}
 			first := observed.Load()
 			window := first - observedAtLastCommit.Load()
 			committed := int64(0)
@@ -475,4 +482,35 @@ func TestProduceFailuresRetried(t *testing.T) {
 		t.Errorf("only %d produce requests failed; the test did not exercise retries", injected.Load())
 	}
 	t.Logf("injected produce failures=%d; not-ready reason while failing: %q; stories=%d enriched=%d", injected.Load(), why, len(first)+len(second), len(ids))
+}
+
+// An input bigger than kafka-go's default fetch size (1 MB) is fetched, not
+// stalled on, and dead-lettered as oversize without its payload (which
+// cannot fit a produce request), while later stories flow.
+func TestHugeInputDoesNotStall(t *testing.T) {
+	env := kafkatest.New(t)
+	c := env.Config(t, 1)
+	c.InputTopic = env.Name("in-big")
+	env.CreateTopicWithConfig(t, c.InputTopic, 1, map[string]string{"max.message.bytes": "4000000"})
+	withTestRules(t, env, &c, 1)
+	huge := []byte(`{"id":"huge","body":"` + strings.Repeat("x", 1_500_000) + `"}`)
+	msgs := append([]kafka.Message{{Key: []byte("huge"), Value: huge}}, storyMessages(makeStories("after", 5))...)
+	env.Produce(t, c.InputTopic, msgs...)
+
+	r := start(t, c, service.Hooks{})
+	waitAllHandled(t, env, c, 60*time.Second)
+	waitCommittedToEnd(t, env, c, 30*time.Second)
+	r.stop(t)
+	dl := env.ReadAll(t, c.DeadLetterTopic)
+	if len(dl) != 1 || string(dl[0].Key) != "huge" {
+		t.Fatalf("dead letters: %d", len(dl))
+	}
+	class, _ := stream.Header(dl[0].Headers, stream.HeaderErrorClass)
+	size, _ := stream.Header(dl[0].Headers, stream.HeaderOriginalSize)
+	if _, omitted := stream.Header(dl[0].Headers, stream.HeaderOriginalOmitted); class != "oversize" || !omitted || size != fmt.Sprint(len(huge)) {
+		t.Fatalf("class %q omitted %v size %s", class, omitted, size)
+	}
+	if n := len(enrichedIDs(t, env, c)); n != 5 {
+		t.Fatalf("%d stories after the huge one enriched, want 5", n)
+	}
 }
