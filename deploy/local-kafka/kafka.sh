@@ -26,6 +26,7 @@ SASL_USER=${WIRETAG_KAFKA_SASL_USER:-wiretag}
 START_TIMEOUT=${WIRETAG_KAFKA_START_TIMEOUT:-90}
 STOP_TIMEOUT=${WIRETAG_KAFKA_STOP_TIMEOUT:-30}
 HEAP_OPTS=${WIRETAG_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}
+JVM_OPTS=${WIRETAG_KAFKA_JVM_OPTS:-}   # extra broker JVM flags, e.g. -XX:TieredStopAtLevel=1
 EXTRA_PROPERTIES=${WIRETAG_KAFKA_EXTRA_PROPERTIES:-}
 DEP_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 # Defaults live in pom.xml; these only override them when set.
@@ -249,7 +250,7 @@ EOF
 
 make_tls() { # throw-away CA + broker cert (SAN: localhost, 127.0.0.1, $HOST), PKCS12 keystore
   command -v openssl >/dev/null || die "openssl not found (apt-get install -y openssl)"
-  mkdir -p "$TLS_DIR"; chmod 700 "$TLS_DIR"
+  mkdir -p "$TLS_DIR"; chmod 755 "$TLS_DIR"   # ca.pem readable by all; keys are 0600
   local d=$TLS_DIR san="DNS:localhost,IP:127.0.0.1"
   if [[ $HOST != 127.0.0.1 ]]; then
     if [[ $HOST =~ ^[0-9.]+$ || $HOST == *:* ]]; then san+=",IP:$HOST"; else san+=",DNS:$HOST"; fi
@@ -274,13 +275,17 @@ make_tls() { # throw-away CA + broker cert (SAN: localhost, 127.0.0.1, $HOST), P
   chmod 644 "$d/ca.pem"
 }
 
+check_sasl_inputs() {
+  # --add-scram takes 'MECH=[name=...,password=...]': keep the values free of its delimiters (, ] = ")
+  [[ -z ${WIRETAG_KAFKA_SASL_PASSWORD:-} || $WIRETAG_KAFKA_SASL_PASSWORD =~ ^[A-Za-z0-9._~+/@%^-]+$ ]] \
+    || die "WIRETAG_KAFKA_SASL_PASSWORD: use only A-Z a-z 0-9 . _ ~ + / @ % ^ -"
+  [[ $SASL_USER =~ ^[A-Za-z0-9._-]+$ ]] || die "WIRETAG_KAFKA_SASL_USER: use only A-Z a-z 0-9 . _ -"
+}
+
 make_sasl_user() {
   mkdir -p "$SASL_DIR"; chmod 700 "$SASL_DIR"
   local pw=${WIRETAG_KAFKA_SASL_PASSWORD:-}
   [[ -n $pw ]] || pw=$(random_secret)
-  # --add-scram takes 'MECH=[name=...,password=...]'; keep the value parseable
-  [[ $pw =~ ^[A-Za-z0-9._~+/@%^-]+$ ]] || die "WIRETAG_KAFKA_SASL_PASSWORD: use only A-Z a-z 0-9 . _ ~ + / @ % ^ -"
-  [[ $SASL_USER =~ ^[A-Za-z0-9._-]+$ ]] || die "WIRETAG_KAFKA_SASL_USER: use only A-Z a-z 0-9 . _ -"
   (umask 077; printf '%s\n' "$pw" > "$SASL_DIR/$SASL_USER.password")
   chmod 600 "$SASL_DIR/$SASL_USER.password"
   (umask 077; cat > "$SASL_DIR/client.properties" <<EOF
@@ -313,6 +318,7 @@ cmd_start() {
   local mode=${1:-plain}
   [[ $mode == plain || $mode == sasl ]] || die "usage: kafka.sh start [plain|sasl]"
   command -v java >/dev/null || die "java not found (need OpenJDK 17+)"
+  [[ $mode == plain ]] || check_sasl_inputs
   need_jars
 
   local pid; pid=$(broker_pid)
@@ -330,7 +336,7 @@ cmd_start() {
   ((busy == 0)) || die "refusing to start: port(s) taken (change WIRETAG_KAFKA_PORT / _SASL_PORT / _CONTROLLER_PORT)"
 
   # fresh state (logs of the previous run are replaced too)
-  rm -rf "$DATA_DIR" "$TLS_DIR" "$SASL_DIR" "$CONFIG" "$ENV_FILE" "$PID_FILE" "$MODE_FILE"
+  rm -rf "$DATA_DIR" "$TLS_DIR" "$SASL_DIR" "$CONFIG" "$ENV_FILE" "$PID_FILE" "$MODE_FILE" "$STATE_DIR/version"
   mkdir -p "$DATA_DIR" "$STATE_DIR/logs"
   : > "$BROKER_LOG"
 
@@ -358,13 +364,14 @@ cmd_start() {
     trap '' HUP
     # shellcheck disable=SC2086
     exec java $HEAP_OPTS -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
-      -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
+      -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true $JVM_OPTS \
       -Dlog4j2.configurationFile="$HERE/log4j2.properties" -Dkafka.logs.dir="$STATE_DIR/logs" \
       -cp "$LIB_DIR/*" kafka.Kafka "$CONFIG"
   ) >> "$BROKER_LOG" 2>&1 < /dev/null &
   pid=$!
   echo "$pid" > "$PID_FILE"
   echo "$mode" > "$MODE_FILE"
+  echo "$EFFECTIVE_VERSION" > "$STATE_DIR/version"
 
   local deadline=$((SECONDS + START_TIMEOUT)) ok=0 plain_at=0
   while ((SECONDS < deadline)); do
@@ -426,14 +433,14 @@ cmd_stop() {
     say "not running"
   fi
   # storage and secrets go; logs/ stay for post-mortems (kafka.sh logs)
-  rm -rf "$DATA_DIR" "$TLS_DIR" "$SASL_DIR" "$CONFIG" "$ENV_FILE" "$PID_FILE" "$MODE_FILE" "$STATE_DIR/cluster.id"
+  rm -rf "$DATA_DIR" "$TLS_DIR" "$SASL_DIR" "$CONFIG" "$ENV_FILE" "$PID_FILE" "$MODE_FILE" "$STATE_DIR/cluster.id" "$STATE_DIR/version"
 }
 
 cmd_status() {
   local pid; pid=$(broker_pid)
   if [[ -z $pid ]]; then echo "not running (state $STATE_DIR)"; return 3; fi
   local mode; mode=$(cat "$MODE_FILE" 2>/dev/null || echo "?")
-  echo "running: pid $pid, mode $mode, Kafka $EFFECTIVE_VERSION, state $STATE_DIR"
+  echo "running: pid $pid, mode $mode, Kafka $(cat "$STATE_DIR/version" 2>/dev/null || echo ?), state $STATE_DIR"
   echo "  PLAINTEXT  $HOST:$PLAIN_PORT"
   [[ $mode == sasl ]] && echo "  SASL_SSL   $HOST:$SASL_PORT (SCRAM-SHA-512 user $SASL_USER, CA $TLS_DIR/ca.pem, password $SASL_DIR/$SASL_USER.password)"
   echo "  CONTROLLER $HOST:$CONTROLLER_PORT"
