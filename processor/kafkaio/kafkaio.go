@@ -295,3 +295,23 @@ func Describe(err error) string {
 	}
 	return s
 }
+
+// CommittedOffsets returns the group's committed offsets (next offset to
+// consume; -1 when none) of partitions of topic.
+func CommittedOffsets(ctx context.Context, cl *kafka.Client, group, topic string, partitions []int) (map[int]int64, error) {
+	resp, err := cl.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: partitions}})
+	if err != nil {
+		return nil, fmt.Errorf("offset fetch: %w", err)
+	}
+	if resp.Error != nil {
+		return nil, fmt.Errorf("offset fetch: %w", resp.Error)
+	}
+	out := make(map[int]int64, len(partitions))
+	for _, p := range resp.Topics[topic] {
+		if p.Error != nil {
+			return nil, fmt.Errorf("offset fetch %s/%d: %w", topic, p.Partition, p.Error)
+		}
+		out[p.Partition] = p.CommittedOffset
+	}
+	return out, nil
+}

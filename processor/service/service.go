@@ -137,6 +137,9 @@ func Run(ctx context.Context, c config.Config, version string, log zerolog.Logge
 		Metrics:         m,
 		Snapshot:        loader.Snapshot,
 		Observe:         h.Observe,
+		Committed: func(ctx context.Context, topic string, parts []int) (map[int]int64, error) {
+			return kafkaio.CommittedOffsets(ctx, client, c.GroupID, topic, parts)
+		},
 	}, fetcher, producer)
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))

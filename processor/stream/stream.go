@@ -73,6 +73,13 @@ type Options struct {
 	Metrics  *metrics.Metrics
 	Snapshot func() *enrich.Snapshot // the tagger and rules in force; called once per story
 
+	// Committed, if set, returns the group's committed offsets (next offset
+	// to consume) of the given partitions as the broker has them. Commits at
+	// or below those are skipped: after a rebalance this member may still be
+	// finishing stories of a partition another member has since committed
+	// further, and kafka-go would move that offset backwards.
+	Committed func(ctx context.Context, topic string, partitions []int) (map[int]int64, error)
+
 	// Observe, if set, is called from the write stage for every input
 	// message once its outputs are acknowledged (the demo prints these).
 	Observe func(Outcome)
@@ -378,10 +385,51 @@ func (p *Processor) finish(ctx context.Context, abandoned int) error {
 	return nil
 }
 
+// skipStale drops commits the group already has at or beyond, so a member
+// finishing stale work never moves another member's progress backwards. If
+// the offsets cannot be read, it commits anyway: the tracker already keeps
+// this member's own commits monotonic.
+func (p *Processor) skipStale(ctx context.Context, ready []checkpoint.Commit) []checkpoint.Commit {
+	if p.opt.Committed == nil {
+		return ready
+	}
+	byTopic := map[string][]int{}
+	for _, c := range ready {
+		byTopic[c.Topic] = append(byTopic[c.Topic], c.Partition)
+	}
+	keep := ready[:0:0]
+	for topic, parts := range byTopic {
+		have, err := p.opt.Committed(ctx, topic, parts)
+		if err != nil {
+			p.log.Debug().Err(err).Msg("reading committed offsets before commit failed; committing unguarded")
+			return ready
+		}
+		for _, c := range ready {
+			if c.Topic != topic {
+				continue
+			}
+			if have[c.Partition] >= c.Offset {
+				p.tracker.Committed(c) // nothing to do: the group is there already
+				p.log.Debug().Str("partition", c.String()).Int64("offset", c.Offset).Int64("group_has", have[c.Partition]).
+					Msg("skipped a commit the group is already past (stale work after a rebalance)")
+				continue
+			}
+			keep = append(keep, c)
+		}
+	}
+	return keep
+}
+
 // commit commits, per partition, the offset after the highest message below
 // which everything is written, and only if that moves forward.
 func (p *Processor) commit(ctx context.Context) {
 	ready := p.tracker.Ready()
+	if len(ready) == 0 {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, p.opt.CommitTimeout)
+	defer cancel()
+	ready = p.skipStale(cctx, ready)
 	if len(ready) == 0 {
 		return
 	}
@@ -390,9 +438,7 @@ func (p *Processor) commit(ctx context.Context) {
 		// CommitMessages commits Offset+1.
 		msgs[i] = kafka.Message{Topic: c.Topic, Partition: c.Partition, Offset: c.Offset - 1}
 	}
-	cctx, cancel := context.WithTimeout(ctx, p.opt.CommitTimeout)
 	err := p.fetcher.CommitMessages(cctx, msgs...)
-	cancel()
 	if err != nil {
 		// Left in the tracker: the next commit carries it again.
 		p.m.CommitFailures.Inc()
