@@ -135,6 +135,12 @@ type harness struct {
 
 func run(t *testing.T, snap *enrich.Snapshot, msgs []kafka.Message, fail func(int, kafka.Message) error) *harness {
 	t.Helper()
+	return runWith(t, snap, msgs, fail, nil)
+}
+
+func runWith(t *testing.T, snap *enrich.Snapshot, msgs []kafka.Message, fail func(int, kafka.Message) error,
+	committed func(context.Context, string, []int) (map[int]int64, error)) *harness {
+	t.Helper()
 	h := &harness{
 		f:    &fakeFetcher{t: t, queue: msgs, committed: map[int]int64{}},
 		p:    &fakeProducer{fail: fail},
@@ -145,7 +151,8 @@ func run(t *testing.T, snap *enrich.Snapshot, msgs []kafka.Message, fail func(in
 		MaxMessageBytes: 10000, WriteBatchBytes: 20000, RetryAttempts: 2, RetryBackoff: time.Millisecond,
 		RetryMaxBackoff: 5 * time.Millisecond, DrainTimeout: 2 * time.Second, Version: "test",
 		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), Metrics: metrics.New("test"),
-		Snapshot: func() *enrich.Snapshot { return snap },
+		Snapshot:  func() *enrich.Snapshot { return snap },
+		Committed: committed,
 	}, h.f, h.p)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
@@ -304,5 +311,27 @@ func TestIdempotencyKeyDeterministic(t *testing.T) {
 	if a != IdempotencyKey("in", 1, 2, "alert", "r") || a == IdempotencyKey("in", 1, 2, "alert", "s") ||
 		a == IdempotencyKey("in", 12, 2, "alert", "r") || len(a) != 32 {
 		t.Fatal("idempotency key not a deterministic function of its inputs")
+	}
+}
+
+// Work on a partition the group has already committed further (another
+// member took it over) is written but never committed backwards.
+func TestStaleWorkDoesNotCommitBackwards(t *testing.T) {
+	var msgs []kafka.Message
+	for i := range 6 {
+		msgs = append(msgs, story(0, int64(i), fmt.Sprintf("s%d", i), ceasefire))
+	}
+	var asked sync.WaitGroup
+	asked.Add(1)
+	var once sync.Once
+	h := runWith(t, snapshot(t), msgs, nil, func(_ context.Context, topic string, parts []int) (map[int]int64, error) {
+		once.Do(asked.Done)
+		return map[int]int64{0: 100}, nil // the group is at 100 already
+	})
+	asked.Wait()
+	waitFor(t, "all written", func() bool { return len(h.p.byTopic("enriched")) == 6 })
+	time.Sleep(20 * time.Millisecond)
+	if c := h.f.commit(0); c != -1 {
+		t.Fatalf("committed %d although the group is at 100", c)
 	}
 }
