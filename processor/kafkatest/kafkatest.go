@@ -241,7 +241,7 @@ func (e *Env) readPartition(topic string, p int) ([]kafka.Message, error) {
 			v, _ := protocol.ReadAll(rec.Value)
 			m := kafka.Message{Topic: topic, Partition: p, Offset: rec.Offset, Key: k, Value: v, Time: rec.Time}
 			for _, h := range rec.Headers {
-				m.Headers = append(m.Headers, kafka.Header{Key: h.Key, Value: h.Value})
+				m.Headers = append(m.Headers, kafka.Header(h))
 			}
 			out = append(out, m)
 			off = rec.Offset + 1
