@@ -26,6 +26,8 @@ import (
 
 // NewLogger builds the zerolog logger the configuration asks for.
 func NewLogger(c config.Config, w io.Writer) zerolog.Logger {
+	// Millisecond timestamps: batches complete within one second.
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
 	if c.LogFormat == "console" {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
 	}
