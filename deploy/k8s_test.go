@@ -430,11 +430,11 @@ func TestDeployment(t *testing.T) {
 			}
 
 			if r := d.Spec.Replicas; r == nil || *r < 1 || int(*r) > partitions {
-				t.Errorf("replicas %v: want 1..%d (the input topic's partitions)", r, partitions)
+				t.Errorf("replicas %s: want 1..%d (the input topic's partitions)", ptrString(r), partitions)
 			}
 			shutdown := durationVar(t, env, "WIRETAG_SHUTDOWN_TIMEOUT")
 			if g := d.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second <= shutdown {
-				t.Errorf("terminationGracePeriodSeconds %v must exceed WIRETAG_SHUTDOWN_TIMEOUT %s", g, shutdown)
+				t.Errorf("terminationGracePeriodSeconds %s must exceed WIRETAG_SHUTDOWN_TIMEOUT %s", ptrString(g), shutdown)
 			}
 			if c.Workers == 0 {
 				t.Error("WIRETAG_WORKERS unset: runtime.NumCPU() would size the pool to the node, not the pod")
@@ -789,7 +789,7 @@ func TestKEDAAutoscaling(t *testing.T) {
 		t.Errorf("ScaledObject targets %q, the Deployment is %q", so.Spec.ScaleTargetRef.Name, overlay.Name)
 	}
 	if mx := so.Spec.MaxReplicaCount; mx == nil || int(*mx) > inputPartitions(t) {
-		t.Errorf("maxReplicaCount %v exceeds the input topic's %d partitions", mx, inputPartitions(t))
+		t.Errorf("maxReplicaCount %s exceeds the input topic's %d partitions", ptrString(mx), inputPartitions(t))
 	}
 	if len(so.Spec.Triggers) != 1 || so.Spec.Triggers[0].Type != "kafka" {
 		t.Fatalf("want one kafka trigger, got %+v", so.Spec.Triggers)
@@ -817,4 +817,11 @@ func TestKEDAAutoscaling(t *testing.T) {
 			t.Errorf("TriggerAuthentication reads %s/%s, not in the example Secret", r.Name, r.Key)
 		}
 	}
+}
+
+func ptrString[T any](p *T) string {
+	if p == nil {
+		return "unset"
+	}
+	return fmt.Sprint(*p)
 }
