@@ -14,8 +14,9 @@ import (
 
 func cmdRun(args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	passThrough := fs.Bool("pass-through", false, "benchmark baseline: decode and re-encode stories without tagging or alerts (used by wiretag bench)")
 	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: wiretag run\n\nRuns the stream processor. Settings come from WIRETAG_* variables\n(see 'wiretag config' for their effective values):\n\n")
+		fmt.Fprintf(os.Stderr, "usage: wiretag run [--pass-through]\n\nRuns the stream processor. Settings come from WIRETAG_* variables\n(see 'wiretag config' for their effective values):\n\n")
 		for _, v := range (config.Config{}).Vars() {
 			fmt.Fprintf(os.Stderr, "  %-34s %s\n", v.Name, v.Desc)
 		}
@@ -45,7 +46,7 @@ func cmdRun(args []string) int {
 		os.Exit(1)
 	}()
 
-	if err := service.Run(ctx, cfg, version, log, service.Hooks{Hup: hup}); err != nil {
+	if err := service.Run(ctx, cfg, version, log, service.Hooks{Hup: hup, PassThrough: *passThrough}); err != nil {
 		log.Error().Err(err).Msg("wiretag run failed")
 		return 1
 	}

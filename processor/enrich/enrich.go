@@ -76,6 +76,9 @@ type Result struct {
 type Options struct {
 	EnrichedTopic   string
 	MaxMessageBytes int
+	// PassThrough replaces tagging and rules by a copy: decode, re-encode,
+	// produce. It is the baseline wiretag bench measures the client's limit with.
+	PassThrough bool
 }
 
 // Process handles one input with the snapshot s. It never panics: a panic in
@@ -107,8 +110,14 @@ func Process(s *Snapshot, opt Options, in Input) (res Result) {
 		return Result{Failure: &Failure{Class: class, Stage: StageDecode, Err: err}}
 	}
 	res.StoryID = story.ID
-	e := s.Tagger.Tag(story)
-	hits := s.Rules.Evaluate(e)
+	var e *schema.Enriched
+	var hits []rules.Hit
+	if opt.PassThrough {
+		e = copyStory(story)
+	} else {
+		e = s.Tagger.Tag(story)
+		hits = s.Rules.Evaluate(e)
+	}
 
 	// The canonical encoding: deterministic bytes for the same input, so a
 	// re-delivered story yields an identical record.
@@ -126,6 +135,18 @@ func Process(s *Snapshot, opt Options, in Input) (res Result) {
 	}
 	res.Enriched = e
 	return res
+}
+
+// copyStory is the pass-through record: the story's fields, no tags.
+func copyStory(st *schema.Story) *schema.Enriched {
+	return &schema.Enriched{
+		Schema: schema.SchemaVersion, ID: st.ID, Format: string(st.Format),
+		Language: schema.Language{Detected: "und", Declared: st.Language},
+		Headline: st.Headline, Body: st.Body, Published: st.Published, Source: st.Source, URL: st.URL, Extra: st.Extra,
+		Actors: []schema.Actor{}, Topics: []schema.Topic{},
+		People: []schema.NinjsEntity{}, Organisations: []schema.NinjsEntity{}, Places: []schema.NinjsEntity{}, Subjects: []schema.NinjsEntity{},
+		Tagger: schema.TaggerInfo{Version: "pass-through", Taxonomy: "none"},
+	}
 }
 
 func firstLines(b []byte, n int) []byte {

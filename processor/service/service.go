@@ -5,6 +5,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -45,6 +46,7 @@ type Hooks struct {
 	HTTPStarted func(net.Addr)          // the HTTP server listens
 	Started     func(*stream.Processor) // the loop is about to run
 	Hup         <-chan os.Signal        // SIGHUP: reload rules and dictionaries
+	PassThrough bool                    // copy stories instead of tagging them (benchmark baseline)
 
 	// Tests wrap the Kafka client to inject faults a real broker cannot.
 	WrapFetcher  func(stream.Fetcher) stream.Fetcher
@@ -73,6 +75,9 @@ func Run(ctx context.Context, c config.Config, version string, log zerolog.Logge
 		cancel()
 		if err == nil {
 			break
+		}
+		if errors.Is(err, kafkaio.ErrFatal) {
+			return err
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("brokers never answered: %w", err)
@@ -139,6 +144,7 @@ func Run(ctx context.Context, c config.Config, version string, log zerolog.Logge
 		Metrics:         m,
 		Snapshot:        loader.Snapshot,
 		Observe:         h.Observe,
+		PassThrough:     h.PassThrough,
 		Committed: func(ctx context.Context, topic string, parts []int) (map[int]int64, error) {
 			return kafkaio.CommittedOffsets(ctx, client, c.GroupID, topic, parts)
 		},

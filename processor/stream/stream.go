@@ -83,6 +83,9 @@ type Options struct {
 	// Observe, if set, is called from the write stage for every input
 	// message once its outputs are acknowledged (the demo prints these).
 	Observe func(Outcome)
+
+	// PassThrough copies stories instead of tagging them (wiretag bench's baseline).
+	PassThrough bool
 }
 
 // Outcome is what happened to one input message.
@@ -331,6 +334,7 @@ func (p *Processor) process(b *batch) {
 			b.results[i] = enrich.Process(p.opt.Snapshot(), enrich.Options{
 				EnrichedTopic:   p.opt.EnrichedTopic,
 				MaxMessageBytes: p.opt.MaxMessageBytes,
+				PassThrough:     p.opt.PassThrough,
 			}, enrich.Input{
 				Source: rules.Source{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset},
 				Key:    m.Key, Value: m.Value,
