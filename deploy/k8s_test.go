@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
 	"github.com/wiretag/wiretag/processor/metrics"
@@ -311,43 +314,153 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 }
 
-// deployment returns the base Deployment with the example overlay's patches
-// applied the way kustomize's strategic merge does for the fields they touch
-// (replicas, container env by name, resources).
-func deployments(t testing.TB) (base, overlay *appsv1.Deployment) {
+// kustomizeBuild renders a kustomization directory with kustomize itself
+// (the library behind `kubectl apply -k`) and decodes every resulting object
+// strictly.
+func kustomizeBuild(t testing.TB, dir string) []any {
 	t.Helper()
-	objs := manifests(t, k8sDir)
-	base = only[*appsv1.Deployment](t, objs, filepath.Join(baseDir, "deployment.yaml"))
-	overlay = base.DeepCopy()
-	k := only[*kustomization](t, objs, filepath.Join(overlayDir, "kustomization.yaml"))
-	for _, p := range k.Patches {
-		patch := only[*appsv1.Deployment](t, objs, filepath.Join(overlayDir, p.Path))
-		if patch.Spec.Replicas != nil {
-			overlay.Spec.Replicas = patch.Spec.Replicas
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if objs, ok := builds[dir]; ok {
+		return objs
+	}
+	objs := kustomizeBuildUncached(t, dir)
+	builds[dir] = objs
+	return objs
+}
+
+var (
+	buildMu sync.Mutex
+	builds  = map[string][]any{}
+)
+
+func kustomizeBuildUncached(t testing.TB, dir string) []any {
+	t.Helper()
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	rm, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	out, err := rm.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objs []any
+	for i, doc := range splitYAMLDocs(out) {
+		obj, err := decodeManifest(doc)
+		if err != nil {
+			t.Errorf("kustomize build %s, object %d: %v", dir, i+1, err)
+			continue
 		}
-		for _, pc := range patch.Spec.Template.Spec.Containers {
-			i := slices.IndexFunc(overlay.Spec.Template.Spec.Containers, func(c corev1.Container) bool { return c.Name == pc.Name })
-			if i < 0 {
-				t.Fatalf("%s patches container %q, which the base does not have", p.Path, pc.Name)
-			}
-			c := &overlay.Spec.Template.Spec.Containers[i]
-			for _, e := range pc.Env {
-				j := slices.IndexFunc(c.Env, func(x corev1.EnvVar) bool { return x.Name == e.Name })
-				if j < 0 {
-					c.Env = append(c.Env, e)
-				} else {
-					c.Env[j] = e
-				}
-			}
-			for n, q := range pc.Resources.Requests {
-				c.Resources.Requests[n] = q
-			}
-			for n, q := range pc.Resources.Limits {
-				c.Resources.Limits[n] = q
+		objs = append(objs, obj)
+	}
+	return objs
+}
+
+func find[T any](t testing.TB, objs []any, name string) T {
+	t.Helper()
+	var zero T
+	for _, o := range objs {
+		if x, ok := o.(T); ok {
+			if name == "" || reflectName(o) == name {
+				return x
 			}
 		}
 	}
-	return base, overlay
+	t.Fatalf("no %T %q in the build", zero, name)
+	return zero
+}
+
+func reflectName(o any) string {
+	switch x := o.(type) {
+	case interface{ GetName() string }:
+		return x.GetName()
+	case *kedaScaledObject:
+		return x.ObjectMeta.Name
+	case *kedaTriggerAuthentication:
+		return x.ObjectMeta.Name
+	}
+	return ""
+}
+
+// deployments returns the Deployment as kustomize builds it from the base and
+// from the example overlay.
+func deployments(t testing.TB) (base, overlay *appsv1.Deployment) {
+	t.Helper()
+	return find[*appsv1.Deployment](t, kustomizeBuild(t, baseDir), "wiretag"),
+		find[*appsv1.Deployment](t, kustomizeBuild(t, overlayDir), "wiretag")
+}
+
+// kedaOverlay writes a kustomization that adds the KEDA component to the
+// example overlay, as deploy/README.md tells users to, and builds it.
+func kedaOverlay(t testing.TB) []any {
+	t.Helper()
+	dir := t.TempDir()
+	rel := func(p string) string {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := filepath.Rel(dir, abs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return filepath.ToSlash(r)
+	}
+	k := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - %s\ncomponents:\n  - %s\n",
+		rel(overlayDir), rel(kedaDir))
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return kustomizeBuildUncached(t, dir)
+}
+
+// kustomize builds the base, the example overlay, and the overlay with the
+// KEDA component; what it renders decodes strictly, in one namespace, with
+// every reference between the objects resolved.
+func TestKustomizeBuild(t *testing.T) {
+	for name, objs := range map[string][]any{
+		"base":    kustomizeBuild(t, baseDir),
+		"overlay": kustomizeBuild(t, overlayDir),
+		"keda":    kedaOverlay(t),
+	} {
+		t.Run(name, func(t *testing.T) {
+			kinds := map[string]int{}
+			for _, o := range objs {
+				kinds[fmt.Sprintf("%T", o)]++
+			}
+			for _, want := range []string{"*v1.Deployment", "*v1.ConfigMap", "*v1.Secret", "*v1.Service", "*v1.PodDisruptionBudget"} {
+				if kinds[want] != 1 {
+					t.Errorf("%d objects of type %s, want 1 (%v)", kinds[want], want, kinds)
+				}
+			}
+			d := find[*appsv1.Deployment](t, objs, "wiretag")
+			if n := len(d.Spec.Template.Spec.Containers); n != 1 {
+				t.Errorf("%d containers: a patch names a container the base does not have?", n)
+			}
+			cm := find[*corev1.ConfigMap](t, objs, "wiretag-config")
+			for key := range configMapItems(t, d) {
+				if _, ok := cm.Data[key]; !ok {
+					t.Errorf("the volume projects key %s, which the built ConfigMap lacks", key)
+				}
+			}
+			if name == "base" {
+				return
+			}
+			if d.Namespace != "wiretag" || cm.Namespace != "wiretag" {
+				t.Errorf("namespaces %q, %q: the overlay sets wiretag", d.Namespace, cm.Namespace)
+			}
+			if img := wiretagContainer(t, d).Image; !strings.Contains(img, "/") || !strings.Contains(img, ":") {
+				t.Errorf("image %q: the overlay should set a registry and a tag", img)
+			}
+			if name == "keda" {
+				so := find[*kedaScaledObject](t, objs, "wiretag")
+				if so.Spec.ScaleTargetRef.Name != d.Name {
+					t.Errorf("ScaledObject targets %s", so.Spec.ScaleTargetRef.Name)
+				}
+			}
+		})
+	}
 }
 
 // containerEnv returns the literal env of the wiretag container; values

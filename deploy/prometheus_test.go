@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -691,5 +693,92 @@ func TestGrafanaDashboard(t *testing.T) {
 		if !strings.Contains(joined, want) {
 			t.Errorf("no panel queries %s", want)
 		}
+	}
+}
+
+// promtoolTests is the format of `promtool test rules` files.
+type promtoolTests struct {
+	RuleFiles          []string `yaml:"rule_files"`
+	EvaluationInterval string   `yaml:"evaluation_interval"`
+	Tests              []struct {
+		Name        string `yaml:"name"`
+		Interval    string `yaml:"interval"`
+		InputSeries []struct {
+			Series string `yaml:"series"`
+			Values string `yaml:"values"`
+		} `yaml:"input_series"`
+		AlertRuleTest []struct {
+			EvalTime  string `yaml:"eval_time"`
+			Alertname string `yaml:"alertname"`
+			ExpAlerts []struct {
+				ExpLabels      map[string]string `yaml:"exp_labels"`
+				ExpAnnotations map[string]string `yaml:"exp_annotations"`
+			} `yaml:"exp_alerts"`
+		} `yaml:"alert_rule_test"`
+		PromqlExprTest []struct {
+			Expr       string `yaml:"expr"`
+			EvalTime   string `yaml:"eval_time"`
+			ExpSamples []struct {
+				Labels string  `yaml:"labels"`
+				Value  float64 `yaml:"value"`
+			} `yaml:"exp_samples"`
+		} `yaml:"promql_expr_test"`
+	} `yaml:"tests"`
+}
+
+const alertTestsFile = "prometheus/alerts_test.yaml"
+
+// Every alert has a unit test in which it fires; the tests' series parse.
+// promtool runs them when it is installed (it is not, on the development
+// machines and in CI: then that part is skipped, saying so).
+func TestAlertRuleUnitTests(t *testing.T) {
+	var pt promtoolTests
+	dec := yaml.NewDecoder(bytes.NewReader(readFile(t, alertTestsFile)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&pt); err != nil {
+		t.Fatalf("%s: %v", alertTestsFile, err)
+	}
+	if !slices.Equal(pt.RuleFiles, []string{"alerts.yaml"}) {
+		t.Errorf("rule_files %v, want [alerts.yaml]", pt.RuleFiles)
+	}
+	var rf ruleFile
+	if err := yaml.Unmarshal(readFile(t, alertsFile), &rf); err != nil {
+		t.Fatal(err)
+	}
+	fires := map[string]bool{}
+	p := parser.NewParser(parser.Options{})
+	for _, tc := range pt.Tests {
+		for _, s := range tc.InputSeries {
+			if _, _, err := p.ParseSeriesDesc(s.Series + " " + s.Values); err != nil {
+				t.Errorf("%s: series %s %s: %v", tc.Name, s.Series, s.Values, err)
+			}
+		}
+		for _, a := range tc.AlertRuleTest {
+			if len(a.ExpAlerts) > 0 {
+				fires[a.Alertname] = true
+			}
+		}
+		for _, e := range tc.PromqlExprTest {
+			if _, err := p.ParseExpr(e.Expr); err != nil {
+				t.Errorf("%s: %s: %v", tc.Name, e.Expr, err)
+			}
+		}
+	}
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if r.Alert != "" && !fires[r.Alert] {
+				t.Errorf("alert %s has no unit test in which it fires", r.Alert)
+			}
+		}
+	}
+
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool is not installed: the rule unit tests were checked for coverage and syntax only; run `promtool test rules deploy/prometheus/alerts_test.yaml` to run them")
+	}
+	cmd := exec.Command(promtool, "test", "rules", filepath.Base(alertTestsFile))
+	cmd.Dir = filepath.Dir(alertTestsFile)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool test rules: %v\n%s", err, out)
 	}
 }
