@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/cli"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/wiretag/wiretag/config"
@@ -323,5 +325,40 @@ func TestComposeUsesDefaultsItDocuments(t *testing.T) {
 	}
 	if !strings.Contains(fmt.Sprint(c.Services["wiretag"].Ports), "8080") {
 		t.Error("8080 not published")
+	}
+}
+
+// compose.yaml is a valid Compose project for the Compose specification's
+// own loader (compose-go, which `docker compose` uses): schema, interpolation,
+// profiles, dependencies. A broken file is reported here, not on a laptop.
+func TestComposeLoadsWithComposeGo(t *testing.T) {
+	for _, profiles := range [][]string{nil, {"monitoring"}} {
+		opts, err := cli.NewProjectOptions([]string{composeFile}, cli.WithProfiles(profiles), cli.WithEnv([]string{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := opts.LoadProject(context.Background())
+		if err != nil {
+			t.Fatalf("profiles %v: %v", profiles, err)
+		}
+		want := 3 + 2*len(profiles)
+		if len(p.Services) != want {
+			t.Errorf("profiles %v: %d services, want %d", profiles, len(p.Services), want)
+		}
+		wt, ok := p.Services["wiretag"]
+		if !ok {
+			t.Fatal("no wiretag service")
+		}
+		root, _ := filepath.Abs(repoRoot)
+		if wt.Build == nil || wt.Build.Context != root || wt.Build.Dockerfile != "deploy/Dockerfile" {
+			t.Errorf("wiretag build %+v: want context %s, dockerfile deploy/Dockerfile", wt.Build, root)
+		}
+		// After interpolation the topic script still has its shell variables.
+		if script := strings.Join(p.Services["topics"].Command, "\n"); !strings.Contains(script, `"$1"`) || !strings.Contains(script, `"$2"`) {
+			t.Errorf("the topics script lost its shell variables to interpolation:\n%s", script)
+		}
+		if wt.StopGracePeriod == nil || time.Duration(*wt.StopGracePeriod) <= durationVar(t, map[string]string(wt.Environment.ToMapping()), "WIRETAG_SHUTDOWN_TIMEOUT") {
+			t.Errorf("stop_grace_period %v is not above the shutdown timeout", wt.StopGracePeriod)
+		}
 	}
 }
