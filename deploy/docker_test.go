@@ -169,7 +169,7 @@ func TestDockerfile(t *testing.T) {
 
 	want := map[string]string{
 		"COPY":       "--from=build /out/wiretag /wiretag",
-		"USER":       "nonroot:nonroot",
+		"USER":       "65532:65532",
 		"EXPOSE":     httpPort(t, map[string]string{}),
 		"ENTRYPOINT": `["/wiretag"]`,
 		"CMD":        `["run"]`,

@@ -601,7 +601,7 @@ func TestDeployment(t *testing.T) {
 		case psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault:
 			t.Error("pod seccompProfile is not RuntimeDefault")
 		case psc.RunAsUser == nil || *psc.RunAsUser != 65532:
-			t.Error("runAsUser is not 65532 (distroless nonroot, the image's USER)")
+			t.Error("runAsUser is not 65532, the image's USER (distroless nonroot)")
 		}
 		switch {
 		case sc == nil:
