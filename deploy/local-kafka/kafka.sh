@@ -4,7 +4,8 @@
 #
 #   kafka.sh fetch                      resolve + cache the jars (idempotent)
 #   kafka.sh start [plain|sasl]         fresh storage, start, wait until it serves metadata
-#   kafka.sh stop                       SIGTERM, wait, SIGKILL after a timeout; remove storage
+#   kafka.sh stop [--keep]              SIGTERM, wait, SIGKILL after a timeout; remove storage (--keep: keep it)
+#   kafka.sh resume                     start again on the storage kept by `stop --keep` (failure drills)
 #   kafka.sh status                     exit 0 if running, 3 if not
 #   kafka.sh logs [-f|N]                broker log (last N lines, default 100; -f follows)
 #   kafka.sh env                        print `export ...` lines for tests (eval "$(kafka.sh env)")
@@ -313,6 +314,62 @@ write_env() {
   } > "$ENV_FILE"
 }
 
+# Starts the broker JVM on the config and storage in $STATE_DIR; sets BROKER_PID.
+launch_broker() {
+  # Background broker: stdin/stdout/stderr detached, and no other inherited fds (a CI runner's pipe kept
+  # open by the broker would make the runner wait for it). The subshell execs java, so $! is the JVM's pid.
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}; [[ $fd =~ ^[0-9]+$ ]] && ((fd > 2)) && eval "exec $fd>&-"
+    done
+    trap '' HUP
+    # shellcheck disable=SC2086
+    exec java $HEAP_OPTS -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+      -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true $JVM_OPTS \
+      -Dlog4j2.configurationFile="$HERE/log4j2.properties" -Dkafka.logs.dir="$STATE_DIR/logs" \
+      -cp "$LIB_DIR/*" kafka.Kafka "$CONFIG"
+  ) >> "$BROKER_LOG" 2>&1 < /dev/null &
+  BROKER_PID=$!
+  echo "$BROKER_PID" > "$PID_FILE"
+}
+
+# Waits until the broker serves metadata (sasl mode: also authenticates on SASL_SSL). On failure or timeout
+# prints the log tail, stops the broker (with $4 == --keep: keeping its storage) and exits 1.
+wait_ready() {
+  local mode=$1 pid=$2 t0=$3 keep=${4:-}
+  local deadline=$((SECONDS + START_TIMEOUT)) ok=0 plain_at=0
+  while ((SECONDS < deadline)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      say "broker process $pid exited during startup; last lines of $BROKER_LOG:"
+      tail -n 60 "$BROKER_LOG" >&2
+      rm -f "$PID_FILE"
+      die "Kafka failed to start"
+    fi
+    # the listener socket is only bound once the broker is unfenced; then ask for metadata
+    if port_open "$PLAIN_PORT" && plain_ready; then
+      if [[ $mode == plain ]] || { port_open "$SASL_PORT" && sasl_ready; }; then ok=1; break; fi
+      # plaintext serves but SASL_SSL does not: TLS/SCRAM misconfiguration, don't wait the full timeout
+      ((plain_at > 0)) || plain_at=$SECONDS
+      if ((SECONDS - plain_at > 20)); then
+        say "plaintext listener is up but SASL_SSL $HOST:$SASL_PORT does not authenticate '$SASL_USER' after 20s"
+        break
+      fi
+    fi
+    sleep 0.5
+  done
+  if ((ok == 0)); then
+    say "broker not ready after $((SECONDS - t0))s; last lines of $BROKER_LOG:"
+    tail -n 60 "$BROKER_LOG" >&2
+    if [[ $mode == sasl ]]; then
+      say "SASL_SSL check output:"
+      timeout 30 java -Xmx256m -Dlog4j2.configurationFile="$HERE/tools-log4j2.properties" -cp "$LIB_DIR/*" \
+        org.apache.kafka.tools.TopicCommand --bootstrap-server "$HOST:$SASL_PORT" \
+        --command-config "$SASL_DIR/client.properties" --list 2>&1 | grep -m 3 -E 'ERROR|Exception' >&2 || true
+    fi
+    cmd_stop $keep >&2 || true
+    die "Kafka did not become ready (timeout WIRETAG_KAFKA_START_TIMEOUT=${START_TIMEOUT}s)"
+  fi
+}
 # ---- subcommands ------------------------------------------------------------------------
 cmd_start() {
   local mode=${1:-plain}
@@ -355,56 +412,12 @@ cmd_start() {
     cat "$STATE_DIR/logs/format.log" >&2; die "kafka-storage format failed"
   fi
 
-  # Background broker: stdin/stdout/stderr detached, and no other inherited fds (a CI runner's pipe kept
-  # open by the broker would make the runner wait for it). The subshell execs java, so $! is the JVM's pid.
-  (
-    for fd in /proc/$BASHPID/fd/*; do
-      fd=${fd##*/}; [[ $fd =~ ^[0-9]+$ ]] && ((fd > 2)) && eval "exec $fd>&-"
-    done
-    trap '' HUP
-    # shellcheck disable=SC2086
-    exec java $HEAP_OPTS -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
-      -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true $JVM_OPTS \
-      -Dlog4j2.configurationFile="$HERE/log4j2.properties" -Dkafka.logs.dir="$STATE_DIR/logs" \
-      -cp "$LIB_DIR/*" kafka.Kafka "$CONFIG"
-  ) >> "$BROKER_LOG" 2>&1 < /dev/null &
-  pid=$!
-  echo "$pid" > "$PID_FILE"
+  launch_broker
+  pid=$BROKER_PID
   echo "$mode" > "$MODE_FILE"
   echo "$EFFECTIVE_VERSION" > "$STATE_DIR/version"
 
-  local deadline=$((SECONDS + START_TIMEOUT)) ok=0 plain_at=0
-  while ((SECONDS < deadline)); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      say "broker process $pid exited during startup; last lines of $BROKER_LOG:"
-      tail -n 60 "$BROKER_LOG" >&2
-      rm -f "$PID_FILE"
-      die "Kafka failed to start"
-    fi
-    # the listener socket is only bound once the broker is unfenced; then ask for metadata
-    if port_open "$PLAIN_PORT" && plain_ready; then
-      if [[ $mode == plain ]] || { port_open "$SASL_PORT" && sasl_ready; }; then ok=1; break; fi
-      # plaintext serves but SASL_SSL does not: TLS/SCRAM misconfiguration, don't wait the full timeout
-      ((plain_at > 0)) || plain_at=$SECONDS
-      if ((SECONDS - plain_at > 20)); then
-        say "plaintext listener is up but SASL_SSL $HOST:$SASL_PORT does not authenticate '$SASL_USER' after 20s"
-        break
-      fi
-    fi
-    sleep 0.5
-  done
-  if ((ok == 0)); then
-    say "broker not ready after $((SECONDS - t0))s; last lines of $BROKER_LOG:"
-    tail -n 60 "$BROKER_LOG" >&2
-    if [[ $mode == sasl ]]; then
-      say "SASL_SSL check output:"
-      timeout 30 java -Xmx256m -Dlog4j2.configurationFile="$HERE/tools-log4j2.properties" -cp "$LIB_DIR/*" \
-        org.apache.kafka.tools.TopicCommand --bootstrap-server "$HOST:$SASL_PORT" \
-        --command-config "$SASL_DIR/client.properties" --list 2>&1 | grep -m 3 -E 'ERROR|Exception' >&2 || true
-    fi
-    cmd_stop >&2 || true
-    die "Kafka did not become ready (timeout WIRETAG_KAFKA_START_TIMEOUT=${START_TIMEOUT}s)"
-  fi
+  wait_ready "$mode" "$pid" "$t0"
   warm_group_coordinator
   write_env "$mode"
   say "Kafka $EFFECTIVE_VERSION ($mode) ready in $((SECONDS - t0))s, pid $pid, state $STATE_DIR"
@@ -417,6 +430,12 @@ cmd_start() {
 }
 
 cmd_stop() {
+  local keep=
+  case ${1:-} in
+    --keep) keep=1 ;;
+    "") ;;
+    *) die "usage: kafka.sh stop [--keep]" ;;
+  esac
   local pid; pid=$(broker_pid)
   if [[ -n $pid ]]; then
     say "stopping broker pid $pid (SIGTERM, up to ${STOP_TIMEOUT}s)"
@@ -432,8 +451,40 @@ cmd_stop() {
   else
     say "not running"
   fi
+  if [[ -n $keep ]]; then
+    # a failure drill's outage: storage, config, secrets and env stay for `kafka.sh resume`
+    rm -f "$PID_FILE"
+    [[ -f $CONFIG ]] && say "storage kept in $DATA_DIR; 'kafka.sh resume' starts the broker on it again"
+    return 0
+  fi
   # storage and secrets go; logs/ stay for post-mortems (kafka.sh logs)
   rm -rf "$DATA_DIR" "$TLS_DIR" "$SASL_DIR" "$CONFIG" "$ENV_FILE" "$PID_FILE" "$MODE_FILE" "$STATE_DIR/cluster.id" "$STATE_DIR/version"
+}
+
+# Starts the broker again on the storage kept by `stop --keep` (topics, data, committed offsets, users,
+# certificates and password unchanged). For failure drills: the broker goes away and comes back.
+cmd_resume() {
+  (($# == 0)) || die "usage: kafka.sh resume"
+  [[ -f $CONFIG && -f $MODE_FILE && -d $DATA_DIR ]] || die "nothing to resume in $STATE_DIR (kafka.sh start; kafka.sh stop --keep)"
+  local mode pid; mode=$(cat "$MODE_FILE")
+  pid=$(broker_pid)
+  if [[ -n $pid ]]; then say "already running (pid $pid)"; echo "$HOST:$PLAIN_PORT"; return 0; fi
+  need_jars
+  local p ports=("$PLAIN_PORT" "$CONTROLLER_PORT") busy=0 who
+  [[ $mode == sasl ]] && ports+=("$SASL_PORT")
+  for p in "${ports[@]}"; do
+    who=$(port_user "$p")
+    if [[ -n $who ]]; then say "port $p is already in use by: $who"; busy=1; fi
+  done
+  ((busy == 0)) || die "refusing to resume: port(s) taken"
+  local t0=$SECONDS
+  echo "--- kafka.sh resume $(date -u +%FT%TZ) ---" >> "$BROKER_LOG"
+  launch_broker
+  pid=$BROKER_PID
+  wait_ready "$mode" "$pid" "$t0" --keep
+  warm_group_coordinator
+  say "Kafka ($mode) resumed on kept storage in $((SECONDS - t0))s, pid $pid"
+  echo "$HOST:$PLAIN_PORT"
 }
 
 cmd_status() {
@@ -522,6 +573,7 @@ case ${1:-} in
   fetch) shift; cmd_fetch "$@" ;;
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
+  resume) shift; cmd_resume "$@" ;;
   status) shift; cmd_status "$@" ;;
   logs) shift; cmd_logs "$@" ;;
   env) shift; cmd_env "$@" ;;
