@@ -163,11 +163,14 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 			return false
 		}
 	}
-	if len(p.prev) > 0 && (h.Start == 0 || !anyWord(d.Word(h.Start-1), p.prev)) {
-		return false
-	}
-	if len(p.notPrev) > 0 && h.Start > 0 && anyWord(d.Word(h.Start-1), p.notPrev) {
-		return false
+	if len(p.prev)+len(p.notPrev) > 0 {
+		prev, ok := previousWord(d, h)
+		if len(p.prev) > 0 && (!ok || !anyWord(prev, p.prev)) {
+			return false
+		}
+		if len(p.notPrev) > 0 && ok && anyWord(prev, p.notPrev) {
+			return false
+		}
 	}
 	if len(p.next) > 0 && (h.End >= len(d.Tokens) || !anyWord(d.Word(h.End), p.next)) {
 		return false
@@ -182,6 +185,31 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 		return false
 	}
 	return true
+}
+
+// previousWord is the word before a hit for prev / not_prev. An Arabic
+// preposition fused to the match (بموسكو "in Moscow", لكييف "to Kyiv") is
+// that word: it is what a separate في or إلى would be, so a rule such as
+// not_prev: [في, ب] sees it. A fused conjunction alone (وموسكو) is skipped
+// and the real previous token counts.
+func previousWord(d *text.Doc, h match.Hit) ([]byte, bool) {
+	if h.Clitic > 0 {
+		w := d.Word(h.Start)
+		clitic := w[:min(2*h.Clitic, len(w))] // Arabic clitic letters are two bytes each
+		if len(clitic) >= 2 && (string(clitic[:2]) == "و" || string(clitic[:2]) == "ف") {
+			clitic = clitic[2:]
+		}
+		if len(clitic) >= 2 {
+			switch string(clitic[:2]) {
+			case "ب", "ك", "ل":
+				return clitic[:2], true
+			}
+		}
+	}
+	if h.Start == 0 {
+		return nil, false
+	}
+	return d.Word(h.Start - 1), true
 }
 
 func nearAny(d *text.Doc, h match.Hit, window int, words []dict.Word) bool {
