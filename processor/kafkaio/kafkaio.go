@@ -267,18 +267,52 @@ func CreateTopics(ctx context.Context, cl *kafka.Client, partitions, replication
 	return errors.Join(errs...)
 }
 
-// WaitForBroker polls until the cluster answers a metadata request.
+// ErrFatal marks connection errors that retrying cannot fix: wrong
+// credentials, an unsupported mechanism, an untrusted certificate.
+var ErrFatal = errors.New("not retryable")
+
+// Classify wraps err with ErrFatal when it is a security failure, adding a
+// hint for the operator.
+func Classify(err error) error {
+	var (
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		verify    *tls.CertificateVerificationError
+		header    tls.RecordHeaderError
+	)
+	switch {
+	case errors.Is(err, kafka.SASLAuthenticationFailed):
+		return fmt.Errorf("%w: SASL authentication failed: check WIRETAG_SASL_USERNAME, WIRETAG_SASL_PASSWORD and WIRETAG_SASL_MECHANISM (%v)", ErrFatal, err)
+	case errors.Is(err, kafka.UnsupportedSASLMechanism), errors.Is(err, kafka.IllegalSASLState):
+		return fmt.Errorf("%w: the broker does not accept WIRETAG_SASL_MECHANISM here (%v)", ErrFatal, err)
+	case errors.As(err, &unknownCA), errors.As(err, &verify), errors.As(err, &hostname), errors.As(err, &invalid):
+		return fmt.Errorf("%w: the broker's TLS certificate is not trusted: check WIRETAG_TLS_CA_FILE and the broker address (%v)", ErrFatal, err)
+	case errors.As(err, &header):
+		return fmt.Errorf("%w: the broker did not answer TLS: is WIRETAG_TLS_ENABLED right for this listener? (%v)", ErrFatal, err)
+	}
+	return err
+}
+
+// WaitForBroker polls until the cluster answers a metadata request. A
+// security failure returns at once (wrapping ErrFatal): retrying would only
+// hammer the broker with failing logins.
 func WaitForBroker(ctx context.Context, cl *kafka.Client) error {
+	backoff := 100 * time.Millisecond
 	for {
 		_, err := cl.Metadata(ctx, &kafka.MetadataRequest{})
 		if err == nil {
 			return nil
 		}
+		if err := Classify(err); errors.Is(err, ErrFatal) {
+			return err
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("broker %s not reachable: %w", cl.Addr, err)
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(backoff):
 		}
+		backoff = min(2*backoff, 5*time.Second)
 	}
 }
 
