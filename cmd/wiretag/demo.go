@@ -29,7 +29,7 @@ func cmdDemo(args []string) int {
 	addr := fs.String("addr", "127.0.0.1:9092", "address of the embedded broker")
 	once := fs.Bool("once", false, "exit after the sample stories are processed, with a summary")
 	partitions := fs.Int("partitions", 3, "partitions per topic")
-	httpAddr := fs.String("http", "127.0.0.1:8080", "address for /metrics, /healthz, /readyz (empty: off)")
+	httpAddr := fs.String("http", "127.0.0.1:8080", "address for /metrics, /healthz, /readyz (empty: off; a free port if this one is taken)")
 	timeout := fs.Duration("timeout", time.Minute, "with --once: give up after this long")
 	verbose := fs.Bool("v", false, "show the processor's logs (otherwise warnings only)")
 	fs.Usage = func() {
@@ -59,7 +59,7 @@ func demo(addr string, once bool, partitions int, httpAddr string, timeout time.
 		}
 	}
 	env["WIRETAG_BROKERS"] = addr
-	env["WIRETAG_HTTP_ADDR"] = httpAddr
+	env["WIRETAG_HTTP_ADDR"] = freeOr(httpAddr)
 	if _, set := env["WIRETAG_LOG_FORMAT"]; !set {
 		env["WIRETAG_LOG_FORMAT"] = "console"
 	}
@@ -268,4 +268,19 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// freeOr returns addr if it can be listened on, else the same host with a
+// free port: the demo must not fail because 8080 is busy.
+func freeOr(addr string) string {
+	if addr == "" {
+		return ""
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		host, _, _ := net.SplitHostPort(addr)
+		return net.JoinHostPort(host, "0")
+	}
+	_ = ln.Close()
+	return addr
 }
