@@ -153,8 +153,10 @@ func NewReader(c config.Config, log zerolog.Logger) (*kafka.Reader, error) {
 }
 
 // NewWriter builds the one writer for every output topic (Message.Topic
-// chooses it). Retries are left to the stream loop, which knows what may be
-// committed: kafka-go's own retry loop ignores the caller's context.
+// chooses it). kafka-go retries a failed batch a few times before sending the
+// partition's next one, which keeps per-key order through short blips; longer
+// failures come back to the stream loop, which retries with its own backoff
+// and knows what may be committed.
 func NewWriter(c config.Config, log zerolog.Logger) (*kafka.Writer, error) {
 	tr, err := Transport(c)
 	if err != nil {
@@ -165,7 +167,9 @@ func NewWriter(c config.Config, log zerolog.Logger) (*kafka.Writer, error) {
 		Addr:                   kafka.TCP(c.Brokers...),
 		Transport:              tr,
 		Balancer:               Balancer(c.Balancer),
-		MaxAttempts:            1,
+		MaxAttempts:            3,
+		WriteBackoffMin:        50 * time.Millisecond,
+		WriteBackoffMax:        500 * time.Millisecond,
 		BatchSize:              c.BatchSize,
 		BatchBytes:             int64(c.WriteBatchBytes),
 		BatchTimeout:           c.WriteBatchTimeout,

@@ -94,6 +94,10 @@ func (p *Processor) writeBatch(ctx context.Context, b *batch) error {
 			msgs[i] = o.msg
 		}
 		err := p.producer.WriteMessages(ctx, msgs...)
+		if ws, ok := p.producer.(interface{ Stats() kafka.WriterStats }); ok {
+			// kafka-go's own retries; Stats resets them, and only we call it.
+			p.m.ProduceRetries.Add(float64(ws.Stats().Retries))
+		}
 		if err == nil {
 			for _, o := range pending {
 				p.acked(o, b, stories)
