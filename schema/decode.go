@@ -265,6 +265,9 @@ func (o *object) stringValue(key string, raw json.RawMessage) (string, *DecodeEr
 	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
 		return string(raw[1 : len(raw)-1]), nil
 	}
+	if s, ok := unquote(raw); ok {
+		return s, nil
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", o.fieldErr(key, "%q: %v", key, err)
