@@ -163,18 +163,25 @@ func Run(ctx context.Context, c config.Config, version string, log zerolog.Logge
 		h.Started(proc)
 	}
 
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
 	runErr := make(chan error, 1)
-	go func() { runErr <- proc.Run(ctx) }()
+	go func() { runErr <- proc.Run(runCtx) }()
 	var err2 error
 	select {
 	case err2 = <-runErr:
 	case err := <-httpErr:
 		if err != nil {
-			// Without /metrics and probes the deployment is blind; fail loudly.
+			// Without /metrics and probes the deployment is blind: stop, cleanly.
 			log.Error().Err(err).Msg("http server failed; shutting down")
-			return fmt.Errorf("http: %w (processor left without a clean drain)", err)
+			cancelRun()
+			if rerr := <-runErr; rerr != nil {
+				log.Error().Err(rerr).Msg("drain")
+			}
+			err2 = fmt.Errorf("http: %w", err)
+		} else {
+			err2 = <-runErr
 		}
-		err2 = <-runErr
 	}
 	shutdownStart := time.Now()
 	deadline := time.Now().Add(c.ShutdownTimeout - drain)
