@@ -46,7 +46,7 @@ type Matcher struct {
 }
 
 const (
-	firstBits = 1 << 18 // 32 KB
+	firstBits = 1 << 20 // 128 KB: fits in L2, keeps false positives rare
 	stemBits  = 1 << 16 // 8 KB
 )
 

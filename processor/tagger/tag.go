@@ -163,25 +163,25 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 			return false
 		}
 	}
-	if len(p.prev)+len(p.notPrev) > 0 {
+	if !p.prev.empty() || !p.notPrev.empty() {
 		prev, ok := previousWord(d, h)
-		if len(p.prev) > 0 && (!ok || !anyWord(prev, p.prev)) {
+		if !p.prev.empty() && (!ok || !p.prev.has(prev)) {
 			return false
 		}
-		if len(p.notPrev) > 0 && ok && anyWord(prev, p.notPrev) {
+		if !p.notPrev.empty() && ok && p.notPrev.has(prev) {
 			return false
 		}
 	}
-	if len(p.next) > 0 && (h.End >= len(d.Tokens) || !anyWord(d.Word(h.End), p.next)) {
+	if !p.next.empty() && (h.End >= len(d.Tokens) || !p.next.has(d.Word(h.End))) {
 		return false
 	}
-	if len(p.notNext) > 0 && h.End < len(d.Tokens) && anyWord(d.Word(h.End), p.notNext) {
+	if !p.notNext.empty() && h.End < len(d.Tokens) && p.notNext.has(d.Word(h.End)) {
 		return false
 	}
-	if len(p.near) > 0 && !nearAny(d, h, p.window, p.near) {
+	if !p.near.empty() && !nearAny(d, h, p.window, &p.near) {
 		return false
 	}
-	if len(p.notNear) > 0 && nearAny(d, h, p.window, p.notNear) {
+	if !p.notNear.empty() && nearAny(d, h, p.window, &p.notNear) {
 		return false
 	}
 	return true
@@ -212,26 +212,13 @@ func previousWord(d *text.Doc, h match.Hit) ([]byte, bool) {
 	return d.Word(h.Start - 1), true
 }
 
-func nearAny(d *text.Doc, h match.Hit, window int, words []dict.Word) bool {
+func nearAny(d *text.Doc, h match.Hit, window int, words *wordSet) bool {
 	lo, hi := max(h.Start-window, 0), min(h.End+window, len(d.Tokens))
 	for j := lo; j < hi; j++ {
 		if j >= h.Start && j < h.End {
 			continue
 		}
-		if anyWord(d.Word(j), words) {
-			return true
-		}
-	}
-	return false
-}
-
-func anyWord(w []byte, words []dict.Word) bool {
-	for _, cw := range words {
-		if cw.Stem {
-			if len(w) >= len(cw.Norm) && string(w[:len(cw.Norm)]) == cw.Norm {
-				return true
-			}
-		} else if string(w) == cw.Norm {
+		if words.has(d.Word(j)) {
 			return true
 		}
 	}

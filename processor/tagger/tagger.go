@@ -54,12 +54,12 @@ type pattern struct {
 	entity   int
 	alias    dict.Alias
 	words    int // token length
-	near     []dict.Word
-	notNear  []dict.Word
-	prev     []dict.Word
-	notPrev  []dict.Word
-	next     []dict.Word
-	notNext  []dict.Word
+	near     wordSet
+	notNear  wordSet
+	prev     wordSet
+	notPrev  wordSet
+	next     wordSet
+	notNext  wordSet
 	window   int
 	hasRules bool
 }
@@ -218,7 +218,7 @@ func compilePattern(ei int, a dict.Alias, n int) (pattern, error) {
 	}
 	lists := []struct {
 		src []string
-		dst *[]dict.Word
+		dst *wordSet
 	}{{a.Near, &p.near}, {a.NotNear, &p.notNear}, {a.Prev, &p.prev}, {a.NotPrev, &p.notPrev}, {a.Next, &p.next}, {a.NotNext, &p.notNext}}
 	for _, l := range lists {
 		for _, w := range l.src {
@@ -226,10 +226,10 @@ func compilePattern(ei int, a dict.Alias, n int) (pattern, error) {
 			if err != nil {
 				return p, fmt.Errorf("context word: %w", err)
 			}
-			*l.dst = append(*l.dst, ws...)
+			l.dst.add(ws...)
 		}
 	}
-	p.hasRules = a.Case != "" || a.AfterFull || len(p.near)+len(p.notNear)+len(p.prev)+len(p.notPrev)+len(p.next)+len(p.notNext) > 0
+	p.hasRules = a.Case != "" || a.AfterFull || !p.near.empty() || !p.notNear.empty() || !p.prev.empty() || !p.notPrev.empty() || !p.next.empty() || !p.notNext.empty()
 	return p, nil
 }
 
@@ -269,4 +269,38 @@ func NewLenient(dir string) (*Tagger, error, error) {
 	}
 	t, cerr := Compile(set, dig)
 	return t, err, cerr
+}
+
+// wordSet is a context-rule word list: a map for whole words, a short list
+// for stems, so checking a window of tokens costs a lookup per token.
+type wordSet struct {
+	exact map[string]struct{}
+	stems []string
+}
+
+func (s *wordSet) add(ws ...dict.Word) {
+	for _, w := range ws {
+		if w.Stem {
+			s.stems = append(s.stems, w.Norm)
+			continue
+		}
+		if s.exact == nil {
+			s.exact = map[string]struct{}{}
+		}
+		s.exact[w.Norm] = struct{}{}
+	}
+}
+
+func (s *wordSet) empty() bool { return len(s.exact) == 0 && len(s.stems) == 0 }
+
+func (s *wordSet) has(w []byte) bool {
+	if _, ok := s.exact[string(w)]; ok {
+		return true
+	}
+	for _, st := range s.stems {
+		if len(w) >= len(st) && string(w[:len(st)]) == st {
+			return true
+		}
+	}
+	return false
 }
