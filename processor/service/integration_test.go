@@ -514,3 +514,62 @@ func TestHugeInputDoesNotStall(t *testing.T) {
 		t.Fatalf("%d stories after the huge one enriched, want 5", n)
 	}
 }
+
+// The broker stops answering anything for a while mid-stream: fetches and
+// writes fail, the processor reports not-ready, and it resumes by itself
+// when the broker is back. Nothing is lost.
+func TestBrokerOutageRecovers(t *testing.T) {
+	env := kafkatest.New(t)
+	fake := env.RequireFake(t, "makes the broker refuse every request for a while")
+	c := env.Config(t, 2)
+	c.BatchSize = 10
+	c.RetryAttempts = 2
+	c.RetryMaxBackoff = 300 * time.Millisecond
+	withTestRules(t, env, &c, 1)
+	ss := makeStories("outage", 300)
+	env.Produce(t, c.InputTopic, storyMessages(ss)...)
+
+	var handled atomic.Int64
+	// Slow the processor down so the outage lands mid-stream.
+	r := start(t, c, service.Hooks{Observe: func(stream.Outcome) { handled.Add(1); time.Sleep(2 * time.Millisecond) }})
+	kafkatest.Eventually(t, 60*time.Second, "50 handled", func() bool { return handled.Load() >= 50 })
+
+	var down atomic.Bool
+	var refused atomic.Int64
+	down.Store(true)
+	fake.Control(func(kmsg.Request) (kmsg.Response, error, bool) {
+		fake.KeepControl()
+		if !down.Load() {
+			return nil, nil, false
+		}
+		refused.Add(1)
+		return nil, errors.New("test: broker down"), true // closes the connection
+	})
+	wentNotReady := false
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if p := r.processor(); p != nil {
+			if ok, _ := p.Ready(); !ok {
+				wentNotReady = true
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	atDown := handled.Load()
+	down.Store(false)
+
+	waitAllHandled(t, env, c, 90*time.Second)
+	waitCommittedToEnd(t, env, c, 60*time.Second)
+	kafkatest.Eventually(t, 30*time.Second, "ready again", func() bool { ok, _ := r.processor().Ready(); return ok })
+	r.stop(t)
+	ids := enrichedIDs(t, env, c)
+	for _, s := range ss {
+		if ids[s.ID] == 0 {
+			t.Errorf("story %s lost", s.ID)
+		}
+	}
+	if !wentNotReady {
+		t.Error("never reported not-ready while the broker refused everything")
+	}
+	t.Logf("outage 3s: refused requests=%d, handled before/at outage=%d, total enriched=%d, not-ready seen=%v", refused.Load(), atDown, len(ids), wentNotReady)
+}
