@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -30,7 +31,7 @@ type Metrics struct {
 	ActorTags       *prometheus.CounterVec // kind
 	Processing      prometheus.Histogram   // decode+tag+encode of one story
 	EndToEnd        prometheus.Histogram   // input timestamp -> outputs acknowledged
-	ConsumerLag     *prometheus.GaugeVec   // topic, partition
+	ConsumerLag     *LagVec                // topic, partition (series expire)
 	InFlight        prometheus.Gauge       // stories fetched, not yet committed
 	ProduceRetries  prometheus.Counter     // write attempts after a failure
 	ProduceFailures prometheus.Counter     // writes abandoned (retries exhausted, or a record that can never be written)
@@ -73,9 +74,7 @@ func New(version string) *Metrics {
 			Name: "wiretag_end_to_end_seconds", Help: "From the input record's timestamp to its outputs being acknowledged.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 14),
 		}),
-		ConsumerLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "wiretag_consumer_lag", Help: "Messages behind the high-water mark, from the last fetched message of each partition.",
-		}, []string{"topic", "partition"}),
+		ConsumerLag: NewLagVec(2 * time.Minute),
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "wiretag_in_flight", Help: "Input messages fetched and not yet committed.",
 		}),
