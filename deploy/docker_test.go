@@ -17,6 +17,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	dfparser "github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
 // dockerInstr is one Dockerfile instruction, continuation lines joined.
@@ -420,5 +424,40 @@ func TestDockerfileBuildStepProducesStampedStaticBinary(t *testing.T) {
 		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
 			t.Errorf("the binary is dynamically linked (%v): it would not run on distroless/static", p.Type)
 		}
+	}
+}
+
+// The Dockerfile parses with BuildKit's own Dockerfile frontend (what
+// `docker build` runs), instruction flags included, and its linter (the
+// checks of `docker build --check`) finds nothing.
+func TestDockerfileParsesWithBuildKit(t *testing.T) {
+	res, err := dfparser.Parse(bytes.NewReader(readFile(t, dockerfile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range res.Warnings {
+		t.Errorf("parser warning: %s %v", w.Short, w.Detail)
+	}
+	lint := linter.New(&linter.Config{Warn: func(rule, _, _, msg string, loc []dfparser.Range) {
+		t.Errorf("lint %s: %s (line %v)", rule, msg, loc)
+	}})
+	stages, metaArgs, err := instructions.Parse(res.AST, lint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stages) != 2 || stages[0].Name != "build" {
+		t.Fatalf("stages %d, first named %q: want a build stage and a runtime stage", len(stages), stages[0].Name)
+	}
+	if len(metaArgs) != 1 || metaArgs[0].Args[0].Key != "GO_VERSION" {
+		t.Errorf("global ARGs %+v, want GO_VERSION", metaArgs)
+	}
+	var copied bool
+	for _, c := range stages[1].Commands {
+		if cp, ok := c.(*instructions.CopyCommand); ok && cp.From == stages[0].Name {
+			copied = true
+		}
+	}
+	if !copied {
+		t.Error("the runtime stage copies nothing from the build stage")
 	}
 }
