@@ -315,23 +315,28 @@ func TestIdempotencyKeyDeterministic(t *testing.T) {
 }
 
 // Work on a partition the group has already committed further (another
-// member took it over) is written but never committed backwards.
-func TestStaleWorkDoesNotCommitBackwards(t *testing.T) {
+// member took it over and wrote it) is neither written again nor committed
+// backwards.
+func TestWorkTheGroupCommittedIsSkipped(t *testing.T) {
 	var msgs []kafka.Message
 	for i := range 6 {
 		msgs = append(msgs, story(0, int64(i), fmt.Sprintf("s%d", i), ceasefire))
 	}
-	var asked sync.WaitGroup
-	asked.Add(1)
-	var once sync.Once
+	msgs = append(msgs, story(1, 0, "other", ceasefire))
 	h := runWith(t, snapshot(t), msgs, nil, func(_ context.Context, topic string, parts []int) (map[int]int64, error) {
-		once.Do(asked.Done)
-		return map[int]int64{0: 100}, nil // the group is at 100 already
+		return map[int]int64{0: 100, 1: -1}, nil // the group is at 100 on partition 0
 	})
-	asked.Wait()
-	waitFor(t, "all written", func() bool { return len(h.p.byTopic("enriched")) == 6 })
-	time.Sleep(20 * time.Millisecond)
+	waitFor(t, "partition 1 committed", func() bool { return h.f.commit(1) == 1 })
+	waitFor(t, "nothing in flight", func() bool { return h.proc.tracker.InFlight() == 0 })
 	if c := h.f.commit(0); c != -1 {
 		t.Fatalf("committed %d although the group is at 100", c)
+	}
+	for _, m := range h.p.byTopic("enriched") {
+		if m.Partition == 0 && string(m.Key) != "other" {
+			t.Fatalf("story %s written although the group committed past it", m.Key)
+		}
+	}
+	if n := len(h.p.byTopic("enriched")); n != 1 {
+		t.Fatalf("%d enriched written, want 1 (partition 1's story)", n)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 
@@ -29,6 +30,7 @@ type output struct {
 
 // storyState is what the write stage knows of one input message.
 type storyState struct {
+	skipped bool            // the group committed past it already: another member wrote it
 	failure *enrich.Failure // set when the message is (being) dead-lettered
 	alerts  []AlertOut
 }
@@ -56,10 +58,15 @@ func permanent(err error) bool {
 func (p *Processor) writeBatch(ctx context.Context, b *batch) error {
 	now := time.Now()
 	stories := make([]storyState, len(b.msgs))
+	done := p.alreadyCommitted(ctx, b)
 	var pending []*output
 	for i := range b.msgs {
 		m := &b.msgs[i]
 		r := &b.results[i]
+		if done[i] {
+			stories[i].skipped = true
+			continue
+		}
 		if r.Failure != nil {
 			stories[i].failure = r.Failure
 			pending = append(pending, p.deadLetter(m, i, r.Failure, r.StoryID, now))
@@ -212,6 +219,10 @@ func (p *Processor) writeBatch(ctx context.Context, b *batch) error {
 		m := &b.msgs[i]
 		st := &stories[i]
 		r := &b.results[i]
+		if st.skipped {
+			p.tracker.Done(checkpoint.TopicPartition{Topic: m.Topic, Partition: m.Partition}, m.Offset)
+			continue
+		}
 		if st.failure == nil && r.Enriched != nil {
 			for _, t := range r.Enriched.Topics {
 				p.m.TopicTags.WithLabelValues(t.ID).Inc()
@@ -237,6 +248,48 @@ func (p *Processor) writeBatch(ctx context.Context, b *batch) error {
 	}
 	p.m.InFlight.Set(float64(p.tracker.InFlight()))
 	return nil
+}
+
+// alreadyCommitted reports which messages of b lie below the group's
+// committed offset of their partition. The commit invariant holds for every
+// member, so some member has written their outputs: after a rebalance the
+// new owner re-fetches from the committed offset while the old owner may
+// still be finishing (and committing) the same stories; whichever comes
+// second skips them instead of duplicating them. Without the offsets (no
+// Committed func, or an error) nothing is skipped.
+func (p *Processor) alreadyCommitted(ctx context.Context, b *batch) []bool {
+	skip := make([]bool, len(b.msgs))
+	if p.opt.Committed == nil {
+		return skip
+	}
+	parts := map[string][]int{}
+	for i := range b.msgs {
+		m := &b.msgs[i]
+		if !slices.Contains(parts[m.Topic], m.Partition) {
+			parts[m.Topic] = append(parts[m.Topic], m.Partition)
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, p.opt.CommitTimeout)
+	defer cancel()
+	n := 0
+	for topic, ps := range parts {
+		have, err := p.opt.Committed(cctx, topic, ps)
+		if err != nil {
+			p.log.Debug().Err(err).Msg("reading committed offsets before write failed; writing everything")
+			return make([]bool, len(b.msgs))
+		}
+		for i := range b.msgs {
+			m := &b.msgs[i]
+			if m.Topic == topic && m.Offset < have[m.Partition] {
+				skip[i] = true
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		p.log.Info().Int("messages", n).Msg("skipped stories the group already committed (another member wrote them after a rebalance)")
+	}
+	return skip
 }
 
 // errRetryNow marks records that were not sent because another record of
