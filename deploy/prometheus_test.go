@@ -19,6 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
+	gfdashboard "github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/rs/zerolog"
@@ -780,5 +783,28 @@ func TestAlertRuleUnitTests(t *testing.T) {
 	cmd.Dir = filepath.Dir(alertTestsFile)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("promtool test rules: %v\n%s", err, out)
+	}
+}
+
+// The dashboard decodes strictly into Grafana's dashboard schema (the types
+// Grafana generates from it in grafana-foundation-sdk, panel options
+// included): a misspelt or missing field of a panel fails here.
+func TestGrafanaDashboardMatchesGrafanaSchema(t *testing.T) {
+	plugins.RegisterDefaultPlugins()
+	var d gfdashboard.Dashboard
+	err := d.UnmarshalJSONStrict(readFile(t, dashboardFile))
+	if be, ok := err.(cog.BuildErrors); ok && len(be) == 0 {
+		err = nil // the SDK returns an empty error list as a non-nil error
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", dashboardFile, err)
+	}
+	if d.Title == nil || *d.Title != "wiretag" || len(d.Panels) == 0 {
+		t.Errorf("decoded dashboard: title %v, %d panels", d.Title, len(d.Panels))
+	}
+	var bad gfdashboard.Dashboard
+	err = bad.UnmarshalJSONStrict(bytes.Replace(readFile(t, dashboardFile), []byte(`"displayMode": "gradient"`), []byte(`"displayMod": "gradient"`), 1))
+	if be, ok := err.(cog.BuildErrors); err == nil || (ok && len(be) == 0) {
+		t.Error("a misspelt panel option was accepted")
 	}
 }
