@@ -340,3 +340,39 @@ func TestWorkTheGroupCommittedIsSkipped(t *testing.T) {
 		t.Fatalf("%d enriched written, want 1 (partition 1's story)", n)
 	}
 }
+
+// wholeProducer fails whole calls with a record-level error code.
+type wholeProducer struct {
+	fakeProducer
+	failures int
+}
+
+func (p *wholeProducer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
+	p.mu.Lock()
+	if p.failures > 0 {
+		p.failures--
+		p.mu.Unlock()
+		return kafka.MessageSizeTooLarge // not per record: says nothing about any one
+	}
+	p.mu.Unlock()
+	return p.fakeProducer.WriteMessages(ctx, msgs...)
+}
+
+func TestWholeCallErrorIsRetriedNotDeadLettered(t *testing.T) {
+	f := &fakeFetcher{t: t, queue: []kafka.Message{story(0, 0, "a", ceasefire)}, committed: map[int]int64{}}
+	wp := &wholeProducer{failures: 3}
+	proc := New(Options{EnrichedTopic: "enriched", DeadLetterTopic: "dlq", RetryAttempts: 5, RetryBackoff: time.Millisecond,
+		RetryMaxBackoff: 2 * time.Millisecond, Log: zerolog.Nop(), Snapshot: func() *enrich.Snapshot { return snapshot(t) }}, f, wp)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(ctx) }()
+	waitFor(t, "commit", func() bool { return f.commit(0) == 1 })
+	cancel()
+	<-done
+	if dl := wp.byTopic("dlq"); len(dl) != 0 {
+		t.Fatalf("whole-call error dead-lettered the story")
+	}
+	if len(wp.byTopic("enriched")) != 1 {
+		t.Fatal("story not written after retries")
+	}
+}

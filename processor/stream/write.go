@@ -134,8 +134,10 @@ func (p *Processor) writeBatch(ctx context.Context, b *batch) error {
 				}
 			}
 		default:
+			// A failure of the whole call (metadata, connection) says nothing
+			// about any one record: retry them all, never dead-letter.
 			for i := range failed {
-				failed[i] = err
+				failed[i] = wholeCall{err}
 			}
 		}
 
@@ -291,6 +293,12 @@ func (p *Processor) alreadyCommitted(ctx context.Context, b *batch) []bool {
 	}
 	return skip
 }
+
+// wholeCall wraps an error of a whole WriteMessages call. It does not
+// unwrap, so permanent() never classifies it by a kafka error code inside.
+type wholeCall struct{ err error }
+
+func (w wholeCall) Error() string { return w.err.Error() }
 
 // errRetryNow marks records that were not sent because another record of
 // the call was refused; they are resent at once.
