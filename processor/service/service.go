@@ -60,6 +60,11 @@ func Run(ctx context.Context, c config.Config, version string, log zerolog.Logge
 	log.Info().Str("version", version).Strs("brokers", c.Brokers).Str("input", c.InputTopic).
 		Str("enriched", c.EnrichedTopic).Str("dead_letter", c.DeadLetterTopic).Str("group", c.GroupID).
 		Str("sasl", c.SASLMechanism).Bool("tls", c.TLSEnabled).Msg("starting")
+	// Config marshals redacted (secrets are "***").
+	log.Debug().Interface("config", c).Msg("effective configuration")
+	if c.RequiredAcks != "all" {
+		log.Warn().Str("required_acks", c.RequiredAcks).Msg("WIRETAG_REQUIRED_ACKS is not all: an acknowledged write can still be lost, and its input committed")
+	}
 	m := h.Metrics
 	if m == nil {
 		m = metrics.New(version)
