@@ -159,6 +159,9 @@ func TestSASLSCRAMOverTLS(t *testing.T) {
 	if strings.Contains(logs.String(), pass) {
 		t.Error("the SASL password appears in the logs")
 	}
+	if !strings.Contains(logs.String(), `"WIRETAG_SASL_PASSWORD":"***"`) {
+		t.Error("the effective configuration was not logged (redacted), so the check above proves little")
+	}
 	mu <- struct{}{}
 }
 
