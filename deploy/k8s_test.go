@@ -22,6 +22,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	psaapi "k8s.io/pod-security-admission/api"
+	psapolicy "k8s.io/pod-security-admission/policy"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
@@ -937,4 +939,30 @@ func ptrString[T any](p *T) string {
 		return "unset"
 	}
 	return fmt.Sprint(*p)
+}
+
+// The pods satisfy the "restricted" Pod Security Standard, as evaluated by
+// Kubernetes' own Pod Security Admission checks, which the example namespace
+// enforces.
+func TestPodSecurityRestricted(t *testing.T) {
+	eval, err := psapolicy.NewEvaluator(psapolicy.DefaultChecks(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restricted := psaapi.LevelVersion{Level: psaapi.LevelRestricted, Version: psaapi.LatestVersion()}
+	objs := kustomizeBuild(t, overlayDir)
+	d := find[*appsv1.Deployment](t, objs, "wiretag")
+	res := psapolicy.AggregateCheckResults(eval.EvaluatePod(restricted, &d.Spec.Template.ObjectMeta, &d.Spec.Template.Spec))
+	if !res.Allowed {
+		t.Errorf("the pod template violates the restricted Pod Security Standard: %s", res.ForbiddenDetail())
+	}
+	ns := find[*corev1.Namespace](t, objs, "wiretag")
+	if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Errorf("namespace labels %v: want restricted enforced", ns.Labels)
+	}
+	// The checker can fail: a bare pod is not restricted.
+	bare := psapolicy.AggregateCheckResults(eval.EvaluatePod(restricted, &d.Spec.Template.ObjectMeta, &corev1.PodSpec{Containers: []corev1.Container{{Name: "x"}}}))
+	if bare.Allowed {
+		t.Error("a pod without a security context passed the restricted checks")
+	}
 }
