@@ -362,3 +362,58 @@ func TestComposeLoadsWithComposeGo(t *testing.T) {
 		}
 	}
 }
+
+// Grafana's provisioning finds the dashboard where compose mounts it, and the
+// home dashboard setting points at the same file.
+func TestGrafanaProvisioning(t *testing.T) {
+	var prov struct {
+		APIVersion int `yaml:"apiVersion"`
+		Providers  []struct {
+			Name           string `yaml:"name"`
+			Folder         string `yaml:"folder"`
+			Type           string `yaml:"type"`
+			AllowUIUpdates bool   `yaml:"allowUiUpdates"`
+			Options        struct {
+				Path string `yaml:"path"`
+			} `yaml:"options"`
+		} `yaml:"providers"`
+	}
+	var ds struct {
+		APIVersion  int `yaml:"apiVersion"`
+		Datasources []struct {
+			Name      string `yaml:"name"`
+			UID       string `yaml:"uid"`
+			Type      string `yaml:"type"`
+			Access    string `yaml:"access"`
+			URL       string `yaml:"url"`
+			IsDefault bool   `yaml:"isDefault"`
+		} `yaml:"datasources"`
+	}
+	for path, v := range map[string]any{
+		"grafana/provisioning/dashboards/wiretag.yaml":     &prov,
+		"grafana/provisioning/datasources/prometheus.yaml": &ds,
+	} {
+		dec := yaml.NewDecoder(bytes.NewReader(readFile(t, path)))
+		dec.KnownFields(true)
+		if err := dec.Decode(v); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
+	c := loadCompose(t, readFile(t, composeFile))
+	g := c.Services["grafana"]
+	var target string
+	for _, v := range g.Volumes {
+		if parts := strings.Split(v, ":"); parts[0] == "./"+dashboardFile {
+			target = parts[1]
+		}
+	}
+	if len(prov.Providers) != 1 || filepath.Dir(target) != prov.Providers[0].Options.Path {
+		t.Errorf("the dashboard is mounted at %s, the provider reads %+v", target, prov.Providers)
+	}
+	if home := g.Environment["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]; home != target {
+		t.Errorf("home dashboard %s, mounted at %s", home, target)
+	}
+	if len(ds.Datasources) != 1 || ds.Datasources[0].Type != "prometheus" || !strings.Contains(ds.Datasources[0].URL, "prometheus:9090") {
+		t.Errorf("datasource %+v does not point at the compose prometheus", ds.Datasources)
+	}
+}
