@@ -3,7 +3,6 @@ package deploy_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,7 +15,6 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/wiretag/wiretag/config"
 	"github.com/wiretag/wiretag/processor/rules"
 )
 
@@ -315,17 +313,6 @@ func httpPort(t testing.TB, env map[string]string) string {
 		t.Fatalf("WIRETAG_HTTP_ADDR=%q has no port", addr)
 	}
 	return addr[i+1:]
-}
-
-// The defaults the compose file leaves alone must be the documented ones.
-func TestComposeUsesDefaultsItDocuments(t *testing.T) {
-	c := loadCompose(t, readFile(t, composeFile))
-	if got, want := httpPort(t, c.Services["wiretag"].Environment), httpPort(t, map[string]string{"WIRETAG_HTTP_ADDR": config.Default().HTTPAddr}); got != want {
-		t.Errorf("compose serves HTTP on %s, the default (and the Dockerfile's EXPOSE) is %s", got, want)
-	}
-	if !strings.Contains(fmt.Sprint(c.Services["wiretag"].Ports), "8080") {
-		t.Error("8080 not published")
-	}
 }
 
 // compose.yaml is a valid Compose project for the Compose specification's

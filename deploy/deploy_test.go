@@ -1,10 +1,21 @@
-// Package deploy_test keeps the deployment files in deploy/ true to the code:
-// the Kubernetes manifests decode strictly into the API types, every
-// WIRETAG_* variable they and the compose file name exists in config.Config
-// (and the values pass its validation), the Prometheus rules and the Grafana
-// dashboard parse and use only metrics and labels the processor exports (from
-// a live scrape of its /metrics handler), and the image build command in
-// deploy/README.md is the one the Dockerfile documents.
+// Package deploy_test keeps the deployment files in deploy/ true to the code
+// and to the tools that will read them:
+//
+//   - Kubernetes: every manifest decodes strictly into the API types; kustomize
+//     (its library) builds the base, the example overlay and the overlay with
+//     the KEDA component; the rendered pod passes Pod Security Admission's
+//     restricted checks; a ConfigMap update replayed the kubelet's way is
+//     reloaded by the processor (k8s_test.go).
+//   - Every WIRETAG_* variable named in deploy/ exists in config.Config, the
+//     required ones are set, and the values pass config.LoadFrom
+//     (deploy_test.go, compose_test.go, k8s_test.go).
+//   - compose.yaml loads with compose-go and creates every topic wiretag needs
+//     (compose_test.go).
+//   - The Prometheus rules and the Grafana dashboard parse (PromQL parser,
+//     Grafana's schema) and use only metrics, labels and values that a live
+//     /metrics scrape of the processor shows (prometheus_test.go).
+//   - The Dockerfile parses with BuildKit, builds what it claims, and its build
+//     command is the one in deploy/README.md (docker_test.go).
 //
 // Nothing here needs a network, a container engine or a cluster.
 package deploy_test
