@@ -139,6 +139,14 @@ type kustomization struct {
 	} `json:"configMapGenerator,omitempty"`
 }
 
+// jsonPatchOp is one RFC 6902 operation.
+type jsonPatchOp struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	From  string `json:"from,omitempty"`
+	Value any    `json:"value,omitempty"`
+}
+
 // newObject returns a pointer to the Go type of apiVersion/kind.
 func newObject(tm typeMeta) (any, error) {
 	switch tm.APIVersion + "/" + tm.Kind {
@@ -169,6 +177,19 @@ func newObject(tm typeMeta) (any, error) {
 // decodeManifest decodes one YAML document strictly: unknown or duplicate
 // fields and wrong value types are errors.
 func decodeManifest(doc []byte) (any, error) {
+	if strings.HasPrefix(strings.TrimSpace(stripComments(string(doc))), "- ") {
+		// A JSON 6902 patch (a list of operations), as kustomize patches take.
+		var ops []jsonPatchOp
+		if err := yaml.UnmarshalStrict(doc, &ops); err != nil {
+			return nil, fmt.Errorf("JSON patch: %w", err)
+		}
+		for _, op := range ops {
+			if !slices.Contains([]string{"add", "remove", "replace", "move", "copy", "test"}, op.Op) || !strings.HasPrefix(op.Path, "/") {
+				return nil, fmt.Errorf("JSON patch: bad operation %+v", op)
+			}
+		}
+		return &ops, nil
+	}
 	var tm typeMeta
 	if err := yaml.Unmarshal(doc, &tm); err != nil {
 		return nil, err
@@ -239,6 +260,7 @@ func TestStrictDecodingCatchesMistakes(t *testing.T) {
 		"unknown kind":     "apiVersion: v1\nkind: Pod2\nmetadata: {name: x}\n",
 		"keda typo":        "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: x}\nspec:\n  scaleTargetRef: {name: x}\n  maxReplicas: 3\n  triggers: []\n",
 		"kustomize typo":   "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresource: [a.yaml]\n",
+		"bad json patch":   "- op: delete\n  path: /spec/replicas\n",
 		"configmap option": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nconfigMapGenerator:\n  - name: x\n    options: {disableNameHash: true}\n",
 	} {
 		if _, err := decodeManifest([]byte(doc)); err == nil {
@@ -459,6 +481,9 @@ func TestKustomizeBuild(t *testing.T) {
 				so := find[*kedaScaledObject](t, objs, "wiretag")
 				if so.Spec.ScaleTargetRef.Name != d.Name {
 					t.Errorf("ScaledObject targets %s", so.Spec.ScaleTargetRef.Name)
+				}
+				if d.Spec.Replicas != nil {
+					t.Errorf("with KEDA the Deployment still sets replicas (%d): every apply would fight the HPA", *d.Spec.Replicas)
 				}
 			}
 		})
