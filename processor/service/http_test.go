@@ -24,6 +24,7 @@ var metricNames = []string{
 }
 
 func TestOperationalEndpoints(t *testing.T) {
+	t.Parallel()
 	env := kafkatest.New(t)
 	c := env.Config(t, 2)
 	c.HTTPAddr = "127.0.0.1:0"

@@ -29,6 +29,7 @@ import (
 // alert reaches its rule's topic, headers carry provenance, and the group
 // commits to the end of the input.
 func TestEnrichAndRouteAlerts(t *testing.T) {
+	t.Parallel()
 	env := kafkatest.New(t)
 	c := env.Config(t, 4)
 	withTestRules(t, env, &c, 2)
@@ -129,6 +130,7 @@ func mustRead(t *testing.T, p string) []byte {
 // A poison mix goes to the dead-letter topic, each with its reason and the
 // original bytes, key and headers, while the good stories flow.
 func TestPoisonDeadLettered(t *testing.T) {
+	t.Parallel()
 	env := kafkatest.New(t)
 	c := env.Config(t, 2)
 	c.MaxMessageBytes = 4096
@@ -219,6 +221,7 @@ func TestPoisonDeadLettered(t *testing.T) {
 
 // Several versions of the same story (same key) come out in input order.
 func TestPerKeyOrder(t *testing.T) {
+	t.Parallel()
 	env := kafkatest.New(t)
 	c := env.Config(t, 3)
 	c.Workers = 4
@@ -488,6 +491,7 @@ func TestProduceFailuresRetried(t *testing.T) {
 // stalled on, and dead-lettered as oversize without its payload (which
 // cannot fit a produce request), while later stories flow.
 func TestHugeInputDoesNotStall(t *testing.T) {
+	t.Parallel()
 	env := kafkatest.New(t)
 	c := env.Config(t, 1)
 	c.InputTopic = env.Name("in-big")

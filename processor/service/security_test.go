@@ -148,7 +148,7 @@ func TestSASLSCRAMOverTLS(t *testing.T) {
 	// backoff until its context ends.
 	c = base
 	c.SASLPassword = "wrong"
-	fctx, fcancel = context.WithTimeout(context.Background(), 3*time.Second)
+	fctx, fcancel = context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	err = service.Run(fctx, c, "test", log, service.Hooks{})
 	fcancel()
 	if err == nil {
