@@ -210,7 +210,12 @@ func TestEveryWiretagVariableExists(t *testing.T) {
 				return nil
 			}
 		}
-		if bad := unknownVars(string(readFile(t, path)), known); len(bad) > 0 {
+		bad := unknownVars(string(readFile(t, path)), known)
+		if filepath.Ext(path) == ".md" {
+			// Prose may name the test harness's variables (processor/kafkatest).
+			bad = slices.DeleteFunc(bad, func(v string) bool { return strings.HasPrefix(v, "WIRETAG_TEST_") })
+		}
+		if len(bad) > 0 {
 			t.Errorf("%s names variables config.Config does not read: %s", path, strings.Join(bad, ", "))
 		}
 		return nil

@@ -203,6 +203,8 @@ func scrapeProcessor() (exported, error) {
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
+		mu.Lock()
+		defer mu.Unlock()
 		return nil, fmt.Errorf("the processor handled %d of %d messages in 30s", seen, total)
 	}
 	// Let the commit after the last batch land.
@@ -807,4 +809,10 @@ func TestGrafanaDashboardMatchesGrafanaSchema(t *testing.T) {
 	if be, ok := err.(cog.BuildErrors); err == nil || (ok && len(be) == 0) {
 		t.Error("a misspelt panel option was accepted")
 	}
+}
+
+func yamlDecodeStrict(b []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	return dec.Decode(v)
 }
