@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"sort"
 	"sync"
 
@@ -87,7 +88,7 @@ func New(fsys fs.FS) (*Tagger, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Compile(set, digestFS(fsys))
+	return Compile(set, digest(fsys, fsys, "dictionaries"))
 }
 
 // NewFromDir compiles the dictionary files of dir: either dir/dictionaries/*.yaml
@@ -99,7 +100,7 @@ func NewFromDir(dir string) (*Tagger, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Compile(set, digestFS(d))
+	return Compile(set, digest(tax, d, sub))
 }
 
 func dirLayout(dir string) (tax, d fs.FS, sub string) {
@@ -121,20 +122,26 @@ func Lint(taxFS, dictFS fs.FS, dir string) error {
 	return err
 }
 
-// digestFS fingerprints the dictionary files so records say which set tagged them.
-func digestFS(fsys fs.FS) string {
+// digest fingerprints exactly the files a tagger was built from (the
+// taxonomy and the dictionary files), so records say which set tagged them
+// and an unrelated file beside them (rules.yaml) does not change it.
+func digest(tax, d fs.FS, sub string) string {
 	h := sha256.New()
-	names, _ := fs.Glob(fsys, "*.yaml")
-	more, _ := fs.Glob(fsys, "dictionaries/*.yaml")
-	names = append(names, more...)
+	add := func(fsys fs.FS, name string) {
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", name, len(b))
+		h.Write(b)
+	}
+	add(tax, "taxonomy.yaml")
+	names, _ := fs.Glob(d, path.Join(sub, "*.yaml"))
 	sort.Strings(names)
 	for _, n := range names {
-		b, err := fs.ReadFile(fsys, n)
-		if err != nil {
-			continue
+		if path.Base(n) != "taxonomy.yaml" {
+			add(d, n)
 		}
-		fmt.Fprintf(h, "%s\x00%d\x00", n, len(b))
-		h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
@@ -258,11 +265,11 @@ func NewLenient(dir string) (*Tagger, error, error) {
 	if dir == "" {
 		fsys := config.DefaultDictionaries()
 		set, err = dict.Load(fsys, fsys, "dictionaries")
-		dig = digestFS(fsys)
+		dig = digest(fsys, fsys, "dictionaries")
 	} else {
 		tax, d, sub := dirLayout(dir)
 		set, err = dict.Load(tax, d, sub)
-		dig = digestFS(d)
+		dig = digest(tax, d, sub)
 	}
 	if set == nil {
 		return nil, nil, err

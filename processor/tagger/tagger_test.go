@@ -301,3 +301,40 @@ entries:
 		}
 	}
 }
+
+// The digest in tagger.version covers the dictionaries and nothing else in
+// the directory, and changes when a dictionary does.
+func TestDigestCoversDictionariesOnly(t *testing.T) {
+	dir := t.TempDir()
+	copyDir := func() {
+		for _, name := range []string{"taxonomy.yaml", "dictionaries/people.yaml", "dictionaries/organizations.yaml", "dictionaries/media.yaml", "dictionaries/countries.yaml", "dictionaries/topics.yaml", "dictionaries/speech.yaml"} {
+			b, err := os.ReadFile("testdata/dict/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.MkdirAll(dir+"/dictionaries", 0o755)
+			if err := os.WriteFile(dir+"/"+name, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	copyDir()
+	version := func() string {
+		tg, err := NewFromDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tg.Info().Version
+	}
+	v1 := version()
+	os.WriteFile(dir+"/rules.yaml", []byte("rules: []\n"), 0o644)
+	if v2 := version(); v2 != v1 {
+		t.Errorf("a rules file beside the dictionaries changed the digest: %s -> %s", v1, v2)
+	}
+	f, _ := os.OpenFile(dir+"/dictionaries/people.yaml", os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("\n# a comment is a change\n")
+	f.Close()
+	if v3 := version(); v3 == v1 {
+		t.Errorf("a dictionary change kept the digest %s", v1)
+	}
+}
