@@ -209,8 +209,11 @@ func (l *Loader) Watch(ctx context.Context, interval time.Duration, hup <-chan o
 	}
 }
 
-// fingerprint summarises path (a file or a directory tree): names, sizes
-// and mtimes. "" (embedded) is 0.
+// fingerprint summarises path (a file or a directory tree) by the names and
+// contents of its files. Contents, not mtimes: Kubernetes updates a mounted
+// ConfigMap by swapping a symlink, which leaves the file's own symlink (and
+// its Lstat mtime) untouched; reading follows the link. The files are small
+// and the poll is every few seconds. "" (embedded) is 0.
 func fingerprint(path string) (uint64, error) {
 	if path == "" {
 		return 0, nil
@@ -220,11 +223,20 @@ func fingerprint(path string) (uint64, error) {
 		if err != nil {
 			return err
 		}
-		info, err := d.Info()
+		if d.IsDir() {
+			return nil
+		}
+		b, err := os.ReadFile(p) // follows symlinks
 		if err != nil {
+			if d.Type()&fs.ModeSymlink != 0 {
+				if info, serr := os.Stat(p); serr == nil && info.IsDir() {
+					return nil // a link to a directory (..data): its files are walked under their real names
+				}
+			}
 			return err
 		}
-		fmt.Fprintf(h, "%s\x00%d\x00%d\x00", p, info.Size(), info.ModTime().UnixNano())
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
+		h.Write(b)
 		return nil
 	})
 	return h.Sum64(), err

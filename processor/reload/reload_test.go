@@ -138,3 +138,40 @@ func value(c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// Kubernetes updates a mounted ConfigMap by swapping the ..data symlink;
+// the file's own symlink does not change. The poll must still see it.
+func TestFingerprintFollowsConfigMapSymlinkSwap(t *testing.T) {
+	dir := t.TempDir()
+	write := func(sub, content string) {
+		os.MkdirAll(filepath.Join(dir, sub), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, sub, "rules.yaml"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("..2025_01", "rules: []\n")
+	if err := os.Symlink("..2025_01", filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "rules.yaml")
+	if err := os.Symlink("..data/rules.yaml", link); err != nil {
+		t.Fatal(err)
+	}
+	before, err := fingerprint(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("..2025_02", "rules:\n  - name: new\n")
+	tmp := filepath.Join(dir, "..data_tmp")
+	os.Symlink("..2025_02", tmp)
+	if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	after, err := fingerprint(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before == after {
+		t.Error("a ConfigMap-style symlink swap left the rules file's fingerprint unchanged")
+	}
+}

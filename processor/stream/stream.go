@@ -67,6 +67,7 @@ type Options struct {
 	RetryMaxBackoff time.Duration // backoff cap, also for fetch errors
 	CommitTimeout   time.Duration
 	DrainTimeout    time.Duration // after ctx is cancelled: finish, write and commit within this
+	StallTimeout    time.Duration // /healthz fails when stories are in flight and none was written for this long
 
 	Version  string
 	Log      zerolog.Logger
@@ -115,6 +116,7 @@ type Processor struct {
 	started     time.Time
 	beatFetch   atomic.Int64 // unix nanos of the last fetch-stage tick
 	beatWrite   atomic.Int64
+	progress    atomic.Int64 // unix nanos of the last batch written, or of a tick with nothing in flight
 	joined      atomic.Bool // a group generation started or a message arrived
 	fetchOK     atomic.Bool
 	writeOK     atomic.Bool
@@ -127,7 +129,7 @@ type Processor struct {
 // GroupID) and a producer (normally a *kafka.Writer).
 func New(opt Options, f Fetcher, p Producer) *Processor {
 	if opt.Workers <= 0 {
-		opt.Workers = runtime.NumCPU()
+		opt.Workers = runtime.GOMAXPROCS(0) // cgroup-aware since Go 1.25, unlike NumCPU
 	}
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 500
@@ -149,6 +151,9 @@ func New(opt Options, f Fetcher, p Producer) *Processor {
 	}
 	if opt.DrainTimeout <= 0 {
 		opt.DrainTimeout = 15 * time.Second
+	}
+	if opt.StallTimeout <= 0 {
+		opt.StallTimeout = 2 * time.Minute
 	}
 	if opt.WriteBatchBytes <= 0 {
 		opt.WriteBatchBytes = 1048576
@@ -185,6 +190,7 @@ func (p *Processor) Run(ctx context.Context) error {
 	now := time.Now().UnixNano()
 	p.beatFetch.Store(now)
 	p.beatWrite.Store(now)
+	p.progress.Store(now)
 	p.updateReady()
 
 	// Writes and commits outlive ctx by at most DrainTimeout.
@@ -230,8 +236,9 @@ func (p *Processor) Run(ctx context.Context) error {
 }
 
 // fetchLoop gathers batches of up to BatchSize messages, waiting at most
-// BatchWait after the first. It never gives up on errors: kafka-go heals
-// the reader behind FetchMessage, so the loop backs off and continues.
+// BatchWait after the first, and less whenever the tag stage's input slot is
+// free. It never gives up on errors: kafka-go heals the reader behind
+// FetchMessage, so the loop backs off and continues.
 func (p *Processor) fetchLoop(ctx context.Context, out chan<- *batch) {
 	defer close(out)
 	backoff := p.opt.RetryBackoff
@@ -307,6 +314,16 @@ func (p *Processor) fetchLoop(ctx context.Context, out chan<- *batch) {
 		cur.msgs = append(cur.msgs, m)
 		if len(cur.msgs) >= p.opt.BatchSize {
 			flush()
+			continue
+		}
+		// Hand the batch on at once when the tag stage's input slot is free:
+		// a quiet stream gets the latency of one story, not BatchWait. Under
+		// load the slot is full, the send does not happen, and the batch
+		// grows until the slot frees, BatchSize is reached or BatchWait passes.
+		select {
+		case out <- cur:
+			cur = nil
+		default:
 		}
 	}
 }
@@ -357,6 +374,9 @@ func (p *Processor) writeLoop(ctx context.Context, in <-chan *batch) error {
 		select {
 		case <-tick.C:
 			p.beatWrite.Store(time.Now().UnixNano())
+			if p.tracker.InFlight() == 0 {
+				p.progress.Store(time.Now().UnixNano())
+			}
 			continue
 		case next, ok := <-in:
 			if !ok {
@@ -375,6 +395,7 @@ func (p *Processor) writeLoop(ctx context.Context, in <-chan *batch) error {
 			abandoned += len(b.msgs)
 			continue
 		}
+		p.progress.Store(time.Now().UnixNano())
 		p.commit(ctx)
 	}
 }
@@ -528,6 +549,14 @@ func (p *Processor) Live() (bool, string) {
 	}
 	if d := now.Sub(time.Unix(0, p.beatWrite.Load())); d > stale {
 		return false, fmt.Sprintf("write stage silent for %s", d.Round(time.Second))
+	}
+	// Stages that tick but get nothing done (a tagger stuck on a story) are
+	// not alive either. Failing writes are excused: a restart would not
+	// bring the brokers back.
+	if d := now.Sub(time.Unix(0, p.progress.Load())); d > p.opt.StallTimeout && p.writeOK.Load() {
+		if n := p.tracker.InFlight(); n > 0 {
+			return false, fmt.Sprintf("no batch written for %s with %d stories in flight", d.Round(time.Second), n)
+		}
 	}
 	return true, "ok"
 }
