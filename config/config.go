@@ -27,7 +27,7 @@ type Config struct {
 	EnrichedTopic         string        `env:"WIRETAG_ENRICHED_TOPIC" envDefault:"wiretag.enriched" desc:"Topic the enriched records are written to (key = story id)."`
 	DeadLetterTopic       string        `env:"WIRETAG_DEAD_LETTER_TOPIC" envDefault:"wiretag.dead-letter" desc:"Topic for messages that cannot be processed: original bytes, key and headers plus wiretag-error-* headers."`
 	GroupID               string        `env:"WIRETAG_GROUP_ID" envDefault:"wiretag" desc:"Consumer group id; processors with the same id share the input partitions."`
-	Workers               int           `env:"WIRETAG_WORKERS" envDefault:"0" desc:"Stories tagged concurrently; 0 means the number of CPUs."`
+	Workers               int           `env:"WIRETAG_WORKERS" envDefault:"0" desc:"Stories tagged concurrently; 0 means GOMAXPROCS (the CPUs the process may use, container quota included)."`
 	MaxMessageBytes       int           `env:"WIRETAG_MAX_MESSAGE_BYTES" envDefault:"1000000" desc:"Largest input message accepted; larger ones are dead-lettered as oversize."`
 	FetchMaxBytes         int           `env:"WIRETAG_FETCH_MAX_BYTES" envDefault:"16777216" desc:"Reader MaxBytes per fetch; must exceed WIRETAG_MAX_MESSAGE_BYTES so oversize messages can be fetched and dead-lettered."`
 	BatchSize             int           `env:"WIRETAG_BATCH_SIZE" envDefault:"500" desc:"Stories per batch: their outputs go out in one WriteMessages call, then the batch is committed."`
