@@ -27,6 +27,7 @@ func cmdBench(args []string) int {
 	partitions := fs.Int("partitions", 6, "partitions of every topic the bench creates")
 	mode := fs.String("mode", "both", "pass-through, wiretag or both (the ratio needs both)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	huge := fs.Int("huge", 0, "after the rates, send this many 10 MB poison messages and report peak RSS")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: wiretag bench [flags]
 
@@ -47,7 +48,7 @@ here, and wiretag / pass-through is reported from the same run.`)
 		fmt.Fprintln(os.Stderr, "wiretag bench:", err)
 		return 1
 	}
-	o := loadgen.Options{Stories: *stories, RateSeconds: *rateSecs, Poison: *poison, Partitions: *partitions, Exe: exe, Progress: os.Stderr}
+	o := loadgen.Options{Stories: *stories, RateSeconds: *rateSecs, Poison: *poison, Partitions: *partitions, Exe: exe, Progress: os.Stderr, Huge: *huge}
 	if *brokers != "" {
 		o.Brokers = strings.Split(*brokers, ",")
 	}
@@ -95,12 +96,9 @@ func printBench(w io.Writer, rep *loadgen.Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "mode\tload\tstories\tdead letters\tstories/s\tMB/s\tp50 ms\tp99 ms\tp99.9 ms\tCPU s/1000\tpeak RSS MB\t")
 	for _, r := range rep.Results {
-		load := "saturation"
-		if r.Rate > 0 {
-			load = fmt.Sprintf("%d/s", r.Rate)
-		}
+		load := r.Load
 		lat := func(v float64) string {
-			if r.Rate == 0 {
+			if r.Rate <= 0 {
 				return "-"
 			}
 			return fmt.Sprintf("%.1f", v)

@@ -41,6 +41,7 @@ type Options struct {
 	Poison      float64       // share of poison messages
 	Partitions  int           // partitions of every topic
 	Modes       []string      // ModePassThrough and/or ModeWiretag
+	Huge        int           // 10 MB poison messages sent after the rates, to show memory stays bounded
 	Exe         string        // the wiretag binary to run as the processor
 	ExtraEnv    []string      // extra WIRETAG_* settings for the processor
 	Progress    io.Writer     // progress lines; nil for none
@@ -49,6 +50,7 @@ type Options struct {
 // Result is one measured phase.
 type Result struct {
 	Mode           string  `json:"mode"`
+	Load           string  `json:"load"` // "saturation", "2000/s", "20 x 10 MB poison"
 	Rate           int     `json:"rate"` // 0: saturation
 	Stories        int     `json:"stories"`
 	DeadLetters    int     `json:"dead_letters"`
@@ -148,16 +150,23 @@ func runMode(ctx context.Context, o Options, brokers []string, mode string, n in
 	if err != nil {
 		return nil, err
 	}
-	topics := append([]string{cfg.InputTopic, cfg.EnrichedTopic, cfg.DeadLetterTopic}, rs.Topics()...)
-	if err := kafkaio.CreateTopics(ctx, client, o.Partitions, 1, topics...); err != nil && !strings.Contains(err.Error(), "already exists") {
+	topics := append([]string{cfg.EnrichedTopic, cfg.DeadLetterTopic}, rs.Topics()...)
+	if err := kafkaio.CreateTopics(ctx, client, o.Partitions, 1, topics...); err != nil {
 		return nil, fmt.Errorf("create topics: %w", err)
+	}
+	// The input topic takes 10 MB messages, for the huge-poison phase.
+	if _, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+		Topic: cfg.InputTopic, NumPartitions: o.Partitions, ReplicationFactor: 1,
+		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(hugeSize + 1<<20)}},
+	}}}); err != nil {
+		return nil, fmt.Errorf("create input topic: %w", err)
 	}
 	gen, err := newGenerator(uint64(1+n), o.Poison)
 	if err != nil {
 		return nil, err
 	}
 	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: cfg.InputTopic, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll,
-		BatchSize: 1000, BatchBytes: 8 << 20, BatchTimeout: 2 * time.Millisecond, Transport: transport(cfg)}
+		BatchSize: 1000, BatchBytes: hugeSize + 1<<20, BatchTimeout: 2 * time.Millisecond, Transport: transport(cfg)}
 	defer w.Close()
 
 	// Saturation: load every story first, then let the processor run flat out.
@@ -190,7 +199,7 @@ func runMode(ctx context.Context, o Options, brokers []string, mode string, n in
 	}
 	cpu1 := proc.cpuSeconds()
 	secs := last.Sub(first).Seconds()
-	r := Result{Mode: mode, Stories: got, DeadLetters: dl, Seconds: secs}
+	r := Result{Mode: mode, Load: "saturation", Stories: got, DeadLetters: dl, Seconds: secs}
 	if secs > 0 {
 		r.StoriesPerSec = float64(got-1) / secs
 		r.MBPerSec = float64(totalBytes) / 1e6 / secs * float64(got-1) / float64(got)
@@ -238,7 +247,7 @@ func runMode(ctx context.Context, o Options, brokers []string, mode string, n in
 			return results, err
 		}
 		lat := cons.latencies()
-		r := Result{Mode: mode, Rate: rate, Stories: got, DeadLetters: dl, Seconds: time.Since(start).Seconds(),
+		r := Result{Mode: mode, Load: fmt.Sprintf("%d/s", rate), Rate: rate, Stories: got, DeadLetters: dl, Seconds: time.Since(start).Seconds(),
 			P50ms: pct(lat, 0.50), P99ms: pct(lat, 0.99), P999ms: pct(lat, 0.999)}
 		r.StoriesPerSec = float64(got) / r.Seconds
 		r.CPUSecPer1000 = (proc.cpuSeconds() - cpu0) / float64(got) * 1000
@@ -246,10 +255,45 @@ func runMode(ctx context.Context, o Options, brokers []string, mode string, n in
 		results = append(results, r)
 		o.logf("[%s] %d/s: p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms", mode, rate, r.P50ms, r.P99ms, r.P999ms)
 	}
+	if o.Huge > 0 {
+		r, err := hugePhase(ctx, o, w, cons, proc, mode, next)
+		if err != nil {
+			return results, err
+		}
+		results = append(results, r)
+	}
 	if err := proc.stop(); err != nil {
 		results[len(results)-1].ProcessorError = err.Error()
 	}
 	return results, nil
+}
+
+// hugeSize is the size of a huge poison message: ten times the default
+// WIRETAG_MAX_MESSAGE_BYTES, under the default fetch size.
+const hugeSize = 10 << 20
+
+// hugePhase sends o.Huge messages of 10 MB, each a syntactically valid story
+// far over the message limit, and waits until all are dead-lettered: peak RSS
+// afterwards shows the limit holds (nothing buffers them all).
+func hugePhase(ctx context.Context, o Options, w *kafka.Writer, cons *consumer, proc *processor, mode string, next int) (Result, error) {
+	cons.reset()
+	start := time.Now()
+	body := strings.Repeat("x", hugeSize-64)
+	for i := 0; i < o.Huge; i++ {
+		id := fmt.Sprintf("bench-%07d", next+i)
+		v := []byte(`{"id":"` + id + `","body":"` + body + `"}`)
+		if err := w.WriteMessages(ctx, kafka.Message{Key: []byte(id), Value: v}); err != nil {
+			return Result{}, fmt.Errorf("produce huge message: %w", err)
+		}
+	}
+	_, _, _, got, dl, err := cons.waitFor(ctx, o.Huge, proc, o)
+	if err != nil {
+		return Result{}, err
+	}
+	r := Result{Mode: mode, Load: fmt.Sprintf("%d x 10 MB poison", o.Huge), Rate: -1, Stories: got, DeadLetters: dl,
+		Seconds: time.Since(start).Seconds(), PeakRSSMB: proc.peakRSSMB()}
+	o.logf("[%s] %d huge messages dead-lettered=%d, peak RSS %.0f MB", mode, o.Huge, dl, r.PeakRSSMB)
+	return r, nil
 }
 
 func mustRead(fsys fs.FS, name string) []byte {
