@@ -568,6 +568,7 @@ func TestDrillKill9(t *testing.T) {
 	p1.kill9(t)
 	killedAt := time.Since(d.started)
 	committedAtKill := d.committedSum()
+	d.midStream(committedAtKill)
 	p2 := d.start("wiretag-2")
 	took := d.waitDone(10 * time.Minute)
 	p2.stop(t, 30*time.Second)
@@ -586,6 +587,25 @@ func (d *drill) committedSum() int64 {
 		sum += max(o, 0)
 	}
 	return sum
+}
+
+// midStream fails the drill if the fault came after the group had already
+// committed every input: then it tested nothing.
+func (d *drill) midStream(committed int64) {
+	d.t.Helper()
+	if committed >= int64(len(d.order)) {
+		d.t.Fatalf("the fault came after all %d inputs were committed: not mid-stream", committed)
+	}
+}
+
+// waitReady waits until p reports ready (group joined, fetching and
+// writing work) on its /metrics.
+func (d *drill) waitReady(p *wproc) {
+	d.t.Helper()
+	kafkatest.Eventually(d.t, 60*time.Second, p.name+" ready", func() bool {
+		p.alive(d.t)
+		return p.metric("wiretag_ready") == 1
+	})
 }
 
 // waitCommittedSome waits until the group has committed something, so a kill
@@ -618,6 +638,7 @@ func TestDrillBrokerOutage(t *testing.T) {
 	d.waitConsumed(drillStories*0.3, 5*time.Minute)
 	d.waitCommittedSome()
 	before := d.consumed()
+	d.midStream(d.committedSum())
 	t0 := time.Now()
 	if out, err := exec.Command(script, "stop", "--keep").CombinedOutput(); err != nil {
 		t.Fatalf("kafka.sh stop --keep: %v\n%s", err, out)
@@ -642,7 +663,7 @@ func TestDrillBrokerOutage(t *testing.T) {
 	down := time.Since(stopped)
 	took := d.waitDone(10 * time.Minute)
 	recovered := time.Since(t0) - outage
-	p.alive(t)
+	d.waitReady(p)
 	retries := p.metric("wiretag_produce_retries_total")
 	p.stop(t, 30*time.Second)
 	r := d.tally()
@@ -694,6 +715,10 @@ func TestDrillRebalanceKill(t *testing.T) {
 	victimConsumed := victim.metric("wiretag_consumed_total")
 	victim.kill9(t)
 	killedAt := time.Since(d.started)
+	d.midStream(d.committedSum())
+	tKill := time.Now()
+	d.waitGroup(2) // the two survivors own all six partitions
+	rebalanced := time.Since(tKill)
 	took := d.waitDone(10 * time.Minute)
 	per := []string{}
 	for _, p := range procs[1:] {
@@ -704,8 +729,8 @@ func TestDrillRebalanceKill(t *testing.T) {
 		p.stop(t, 30*time.Second)
 	}
 	r := d.tally()
-	d.report(r, took, fmt.Sprintf(" processors=3 partitions=6 killed_at=%.1fs victim_consumed=%.0f survivors_consumed=%s",
-		killedAt.Seconds(), victimConsumed, strings.Join(per, "+")))
+	d.report(r, took, fmt.Sprintf(" processors=3 partitions=6 killed_at=%.1fs rebalanced_after=%.1fs victim_fetched=%.0f survivors_fetched=%s",
+		killedAt.Seconds(), rebalanced.Seconds(), victimConsumed, strings.Join(per, "+")))
 	if r.dead != 0 {
 		t.Errorf("%d dead letters from good stories", r.dead)
 	}
