@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -48,6 +49,29 @@ const drillStories = 20000
 
 // ---- wiretag as an OS process ------------------------------------------------
 
+// envWatchParent makes a child started by startWiretag exit when the test
+// process that started it is gone (e.g. killed by go test's -timeout before
+// its cleanups ran), so no processor is left behind.
+const envWatchParent = "WIRETAG_TEST_WATCH_PARENT"
+
+func init() {
+	if os.Getenv(execEnv) != "1" || os.Getenv(envWatchParent) == "" {
+		return
+	}
+	parent := strconv.Itoa(os.Getppid())
+	if parent != os.Getenv(envWatchParent) {
+		os.Exit(3) // the parent died before we got here
+	}
+	go func() {
+		for range time.Tick(500 * time.Millisecond) {
+			if strconv.Itoa(os.Getppid()) != parent {
+				fmt.Fprintln(os.Stderr, "wiretag (test child): parent test process gone; exiting")
+				os.Exit(3)
+			}
+		}
+	}()
+}
+
 // wproc is one `wiretag run` (or other subcommand) child process.
 type wproc struct {
 	name     string
@@ -72,7 +96,7 @@ func childEnv(vars map[string]string) []string {
 		}
 		env = append(env, kv)
 	}
-	env = append(env, execEnv+"=1")
+	env = append(env, execEnv+"=1", envWatchParent+"="+strconv.Itoa(os.Getpid()))
 	keys := make([]string, 0, len(vars))
 	for k := range vars {
 		keys = append(keys, k)
@@ -409,7 +433,7 @@ func (d *drill) produce(n, poisonEvery int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	for i := 0; i < len(msgs); i += 2000 {
-		if err := w.WriteMessages(ctx, msgs[i:min(i+2000, len(msgs))]...); err != nil {
+		if err := writeAll(ctx, w, msgs[i:min(i+2000, len(msgs))]); err != nil {
 			w.Close()
 			t.Fatalf("produce: %.500v", err)
 		}
@@ -795,6 +819,33 @@ func TestDrillPoison(t *testing.T) {
 		poison, dlqMetric, strings.Join(cs, ",")))
 	if poison != drillStories/100 {
 		t.Errorf("%d poison inputs, want %d", poison, drillStories/100)
+	}
+}
+
+// writeAll writes msgs, retrying only the ones that failed (a just-created
+// topic can answer "leader not available" for a moment) until ctx ends, so
+// no input is written twice.
+func writeAll(ctx context.Context, w *kafka.Writer, msgs []kafka.Message) error {
+	for {
+		err := w.WriteMessages(ctx, msgs...)
+		if err == nil {
+			return nil
+		}
+		var werrs kafka.WriteErrors
+		if errors.As(err, &werrs) && len(werrs) == len(msgs) {
+			var failed []kafka.Message
+			for i, e := range werrs {
+				if e != nil {
+					failed = append(failed, msgs[i])
+				}
+			}
+			msgs = failed
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 

@@ -141,11 +141,11 @@ func TestSecuritySASLSSLEndToEnd(t *testing.T) {
 		RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err = w.WriteMessages(ctx,
-		kafka.Message{Key: []byte("sec-1"), Value: []byte(`{"id":"sec-1","headline":"Kremlin weighs ceasefire","body":"Vladimir Putin told Steve Witkoff that Russia could accept a ceasefire if Ukraine withdrew."}`)},
-		kafka.Message{Key: []byte("sec-2"), Value: []byte(`{"id":"sec-2","headline":"EU assets","body":"The European Union is considering using frozen Russian assets held at Euroclear."}`)},
-		kafka.Message{Key: []byte("sec-bad"), Value: []byte(`{"id":"sec-bad","body":`)},
-	)
+	err = writeAll(ctx, w, []kafka.Message{
+		{Key: []byte("sec-1"), Value: []byte(`{"id":"sec-1","headline":"Kremlin weighs ceasefire","body":"Vladimir Putin told Steve Witkoff that Russia could accept a ceasefire if Ukraine withdrew."}`)},
+		{Key: []byte("sec-2"), Value: []byte(`{"id":"sec-2","headline":"EU assets","body":"The European Union is considering using frozen Russian assets held at Euroclear."}`)},
+		{Key: []byte("sec-bad"), Value: []byte(`{"id":"sec-bad","body":`)},
+	})
 	w.Close()
 	if err != nil {
 		t.Fatalf("produce over SASL_SSL: %v", err)
@@ -172,8 +172,11 @@ func TestSecuritySASLSSLEndToEnd(t *testing.T) {
 	}
 	// committed over SASL_SSL too
 	kafkatest.Eventually(t, 30*time.Second, "offsets committed", func() bool {
-		got := env.Committed(t, vars["WIRETAG_GROUP_ID"], in)
-		return got[0]+got[1] == 3
+		var sum int64
+		for _, o := range env.Committed(t, vars["WIRETAG_GROUP_ID"], in) {
+			sum += max(o, 0)
+		}
+		return sum == 3
 	})
 	metrics := httpGet(t, "http://"+vars["WIRETAG_HTTP_ADDR"]+"/metrics")
 	p.stop(t, 20*time.Second)
