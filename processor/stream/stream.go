@@ -113,16 +113,21 @@ type Processor struct {
 	jobs chan func()
 
 	// health
-	started     time.Time
-	beatFetch   atomic.Int64 // unix nanos of the last fetch-stage tick
-	beatWrite   atomic.Int64
-	progress    atomic.Int64 // unix nanos of the last batch written, or of a tick with nothing in flight
-	joined      atomic.Bool // a group generation started or a message arrived
-	fetchOK     atomic.Bool
-	writeOK     atomic.Bool
-	running     atomic.Bool
-	fetchErrMsg atomic.Value // string
-	writeErrMsg atomic.Value // string
+	started   time.Time
+	beatFetch atomic.Int64 // unix nanos of the last fetch-stage tick
+	beatWrite atomic.Int64
+	progress  atomic.Int64 // unix nanos of the last batch written, or of a tick with nothing in flight
+	joined    atomic.Bool  // a group generation started or a message arrived
+	// lastRebalance and lastCommitFail (unix nanos) open the window in which
+	// fetched work may be stale: only then are committed offsets read back
+	// before writing and committing (see staleWindow).
+	lastRebalance  atomic.Int64
+	lastCommitFail atomic.Int64
+	fetchOK        atomic.Bool
+	writeOK        atomic.Bool
+	running        atomic.Bool
+	fetchErrMsg    atomic.Value // string
+	writeErrMsg    atomic.Value // string
 }
 
 // New builds a processor over a fetcher (normally a *kafka.Reader with a
@@ -415,7 +420,7 @@ func (p *Processor) finish(ctx context.Context, abandoned int) error {
 // the offsets cannot be read, it commits anyway: the tracker already keeps
 // this member's own commits monotonic.
 func (p *Processor) skipStale(ctx context.Context, ready []checkpoint.Commit) []checkpoint.Commit {
-	if p.opt.Committed == nil {
+	if p.opt.Committed == nil || !p.mayBeStale() {
 		return ready
 	}
 	byTopic := map[string][]int{}
@@ -466,6 +471,7 @@ func (p *Processor) commit(ctx context.Context) {
 	err := p.fetcher.CommitMessages(cctx, msgs...)
 	if err != nil {
 		// Left in the tracker: the next commit carries it again.
+		p.lastCommitFail.Store(time.Now().UnixNano())
 		p.m.CommitFailures.Inc()
 		p.log.Warn().Err(err).Int("partitions", len(ready)).Msg("commit failed; will retry with the next batch (a rebalance causes this; expect duplicates)")
 		return
@@ -486,9 +492,12 @@ func (p *Processor) commit(ctx context.Context) {
 
 func (p *Processor) watchStats(ctx context.Context, r StatsFetcher, done chan<- struct{}) {
 	defer close(done)
-	t := time.NewTicker(2 * time.Second)
+	// Poll often so a rebalance opens the stale-work window promptly; judge
+	// fetch health over four polls (2s) so one quiet poll does not flap it.
+	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
-	for {
+	var fetches, errs int64
+	for n := 1; ; n++ {
 		select {
 		case <-ctx.Done():
 			return
@@ -496,19 +505,41 @@ func (p *Processor) watchStats(ctx context.Context, r StatsFetcher, done chan<- 
 		}
 		// Stats resets kafka-go's counters; this goroutine is their only reader.
 		s := r.Stats()
+		if s.Rebalances > 0 {
+			p.lastRebalance.Store(time.Now().UnixNano())
+		}
 		if s.Rebalances > 0 || s.Fetches > 0 || s.Messages > 0 {
 			p.joined.Store(true)
 		}
-		if s.Fetches > 0 || s.Messages > 0 {
+		fetches += s.Fetches + s.Messages
+		errs += s.Errors
+		if n%4 != 0 {
+			continue
+		}
+		if fetches > 0 {
 			if !p.fetchOK.Load() {
 				p.fetchOK.Store(true)
 			}
-		} else if s.Errors > 0 {
+		} else if errs > 0 {
 			p.fetchOK.Store(false)
-			p.fetchErrMsg.Store(fmt.Sprintf("kafka-go reader reported %d errors and no fetches in the last 2s", s.Errors))
+			p.fetchErrMsg.Store(fmt.Sprintf("kafka-go reader reported %d errors and no fetches in the last 2s", errs))
 		}
+		fetches, errs = 0, 0
 		p.updateReady()
 	}
+}
+
+// staleWindow is how long after start, a rebalance or a failed commit the
+// loop guards against stale work: fetched before a partition moved, written
+// and committed after. Outside it the guard's two offset reads per batch
+// would only add latency.
+const staleWindow = 30 * time.Second
+
+func (p *Processor) mayBeStale() bool {
+	now := time.Now()
+	return now.Sub(p.started) < staleWindow ||
+		now.Sub(time.Unix(0, p.lastRebalance.Load())) < staleWindow ||
+		now.Sub(time.Unix(0, p.lastCommitFail.Load())) < staleWindow
 }
 
 func (p *Processor) updateReady() {

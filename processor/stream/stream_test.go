@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -375,4 +376,26 @@ func TestWholeCallErrorIsRetriedNotDeadLettered(t *testing.T) {
 	if len(wp.byTopic("enriched")) != 1 {
 		t.Fatal("story not written after retries")
 	}
+}
+
+// A tagger that never returns leaves the stages ticking but nothing done:
+// liveness must fail so the orchestrator restarts the process.
+func TestStuckTaggingFailsLiveness(t *testing.T) {
+	f := &fakeFetcher{t: t, queue: []kafka.Message{story(0, 0, "a", ceasefire)}, committed: map[int]int64{}}
+	snap := snapshot(t)
+	block := make(chan struct{})
+	proc := New(Options{EnrichedTopic: "enriched", DeadLetterTopic: "dlq", StallTimeout: 300 * time.Millisecond,
+		Log: zerolog.Nop(), Snapshot: func() *enrich.Snapshot { <-block; return snap }}, f, &fakeProducer{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(ctx) }()
+	waitFor(t, "live", func() bool { ok, _ := proc.Live(); return ok })
+	waitFor(t, "not live", func() bool { ok, _ := proc.Live(); return !ok })
+	if _, why := proc.Live(); !strings.Contains(why, "no batch written") {
+		t.Fatalf("reason %q", why)
+	}
+	close(block)
+	waitFor(t, "live again once the story is written", func() bool { ok, _ := proc.Live(); return ok })
+	cancel()
+	<-done
 }
