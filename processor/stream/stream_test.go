@@ -399,3 +399,44 @@ func TestStuckTaggingFailsLiveness(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// tooLargeProducer refuses a call the way kafka-go's own size check does:
+// one MessageTooLargeError for the whole call, nothing sent.
+type tooLargeProducer struct {
+	fakeProducer
+	key string
+}
+
+func (p *tooLargeProducer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
+	for i, m := range msgs {
+		if string(m.Key) == p.key && m.Topic == "enriched" {
+			return kafka.MessageTooLargeError{Message: m, Remaining: msgs[i+1:]}
+		}
+	}
+	return p.fakeProducer.WriteMessages(ctx, msgs...)
+}
+
+func TestClientSideTooLargeDeadLettersOnlyThatStory(t *testing.T) {
+	f := &fakeFetcher{t: t, queue: []kafka.Message{story(0, 0, "a", ceasefire), story(0, 1, "big", ceasefire), story(0, 2, "c", ceasefire)}, committed: map[int]int64{}}
+	wp := &tooLargeProducer{key: "big"}
+	snap := snapshot(t)
+	proc := New(Options{EnrichedTopic: "enriched", DeadLetterTopic: "dlq", BatchSize: 10, BatchWait: 20 * time.Millisecond,
+		RetryBackoff: time.Millisecond, Log: zerolog.Nop(), Snapshot: func() *enrich.Snapshot { return snap }}, f, wp)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(ctx) }()
+	waitFor(t, "commit", func() bool { return f.commit(0) == 3 })
+	cancel()
+	<-done
+	dl := wp.byTopic("dlq")
+	if len(dl) != 1 || string(dl[0].Key) != "big" {
+		t.Fatalf("dead letters %v", dl)
+	}
+	got := map[string]int{}
+	for _, m := range wp.byTopic("enriched") {
+		got[string(m.Key)]++
+	}
+	if got["a"] != 1 || got["c"] != 1 || got["big"] != 0 {
+		t.Fatalf("enriched %v", got)
+	}
+}
