@@ -16,7 +16,7 @@ func TestDefaultsValid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("defaults invalid: %v", err)
 	}
-	if c.RequiredAcks != "all" || c.Balancer != "hash" || c.TLSInsecureSkipVerify || c.WriteBatchTimeout != 5*time.Millisecond {
+	if c.RequiredAcks != "all" || c.Balancer != "hash" || c.TLSInsecureSkipVerify || c.WriteBatchTimeout != time.Millisecond {
 		t.Fatalf("unsafe default: %+v", c)
 	}
 	if c.FetchWait > time.Second {

@@ -118,16 +118,21 @@ type Processor struct {
 	beatWrite atomic.Int64
 	progress  atomic.Int64 // unix nanos of the last batch written, or of a tick with nothing in flight
 	joined    atomic.Bool  // a group generation started or a message arrived
-	// lastRebalance and lastCommitFail (unix nanos) open the window in which
-	// fetched work may be stale: only then are committed offsets read back
-	// before writing and committing (see staleWindow).
+	// lastRebalance and lastCommitFail (unix nanos): work fetched before
+	// them may be stale (see mayBeStale).
 	lastRebalance  atomic.Int64
 	lastCommitFail atomic.Int64
-	fetchOK        atomic.Bool
-	writeOK        atomic.Bool
-	running        atomic.Bool
-	fetchErrMsg    atomic.Value // string
-	writeErrMsg    atomic.Value // string
+	// seesRebalances: the fetcher reports rebalances (a *kafka.Reader does);
+	// without that every batch is treated as possibly stale.
+	seesRebalances bool
+	// pendingSince is when the oldest written but uncommitted batch was
+	// fetched (zero when all is committed); write stage only.
+	pendingSince time.Time
+	fetchOK      atomic.Bool
+	writeOK      atomic.Bool
+	running      atomic.Bool
+	fetchErrMsg  atomic.Value // string
+	writeErrMsg  atomic.Value // string
 }
 
 // New builds a processor over a fetcher (normally a *kafka.Reader with a
@@ -180,6 +185,7 @@ func New(opt Options, f Fetcher, p Producer) *Processor {
 
 // batch is a run of fetched messages, in fetch order.
 type batch struct {
+	started time.Time // when its first message was fetched
 	msgs    []kafka.Message
 	results []enrich.Result
 }
@@ -220,6 +226,7 @@ func (p *Processor) Run(ctx context.Context) error {
 	processed := make(chan *batch, 1)
 	statsDone := make(chan struct{})
 	if sf, ok := p.fetcher.(StatsFetcher); ok {
+		p.seesRebalances = true
 		go p.watchStats(ctx, sf, statsDone)
 	} else {
 		p.joined.Store(true)
@@ -313,7 +320,7 @@ func (p *Processor) fetchLoop(ctx context.Context, out chan<- *batch) {
 		}
 		p.observeFetched(&m)
 		if cur == nil {
-			cur = &batch{msgs: make([]kafka.Message, 0, p.opt.BatchSize)}
+			cur = &batch{started: time.Now(), msgs: make([]kafka.Message, 0, p.opt.BatchSize)}
 			deadline = time.Now().Add(p.opt.BatchWait)
 		}
 		cur.msgs = append(cur.msgs, m)
@@ -401,6 +408,9 @@ func (p *Processor) writeLoop(ctx context.Context, in <-chan *batch) error {
 			continue
 		}
 		p.progress.Store(time.Now().UnixNano())
+		if p.pendingSince.IsZero() {
+			p.pendingSince = b.started
+		}
 		p.commit(ctx)
 	}
 }
@@ -420,7 +430,7 @@ func (p *Processor) finish(ctx context.Context, abandoned int) error {
 // the offsets cannot be read, it commits anyway: the tracker already keeps
 // this member's own commits monotonic.
 func (p *Processor) skipStale(ctx context.Context, ready []checkpoint.Commit) []checkpoint.Commit {
-	if p.opt.Committed == nil || !p.mayBeStale() {
+	if p.opt.Committed == nil || !p.mayBeStale(p.pendingSince) {
 		return ready
 	}
 	byTopic := map[string][]int{}
@@ -455,12 +465,14 @@ func (p *Processor) skipStale(ctx context.Context, ready []checkpoint.Commit) []
 func (p *Processor) commit(ctx context.Context) {
 	ready := p.tracker.Ready()
 	if len(ready) == 0 {
+		p.pendingSince = time.Time{}
 		return
 	}
 	cctx, cancel := context.WithTimeout(ctx, p.opt.CommitTimeout)
 	defer cancel()
 	ready = p.skipStale(cctx, ready)
 	if len(ready) == 0 {
+		p.pendingSince = time.Time{}
 		return
 	}
 	msgs := make([]kafka.Message, len(ready))
@@ -479,6 +491,7 @@ func (p *Processor) commit(ctx context.Context) {
 	for _, c := range ready {
 		p.tracker.Committed(c)
 	}
+	p.pendingSince = time.Time{}
 	p.m.Commits.Inc()
 	p.m.LastCommit.SetToCurrentTime()
 	p.m.InFlight.Set(float64(p.tracker.InFlight()))
@@ -529,17 +542,20 @@ func (p *Processor) watchStats(ctx context.Context, r StatsFetcher, done chan<- 
 	}
 }
 
-// staleWindow is how long after start, a rebalance or a failed commit the
-// loop guards against stale work: fetched before a partition moved, written
-// and committed after. Outside it the guard's two offset reads per batch
-// would only add latency.
-const staleWindow = 30 * time.Second
+// staleSlack covers the delay between a rebalance and watchStats seeing it.
+const staleSlack = 2 * time.Second
 
-func (p *Processor) mayBeStale() bool {
-	now := time.Now()
-	return now.Sub(p.started) < staleWindow ||
-		now.Sub(time.Unix(0, p.lastRebalance.Load())) < staleWindow ||
-		now.Sub(time.Unix(0, p.lastCommitFail.Load())) < staleWindow
+// mayBeStale reports whether work fetched at fetched may predate a change of
+// partition ownership: a rebalance or a failed commit (the usual sign of one)
+// observed after it. Only then are committed offsets read back before
+// writing and committing; in steady state those two reads per batch would
+// only add latency.
+func (p *Processor) mayBeStale(fetched time.Time) bool {
+	if !p.seesRebalances {
+		return true
+	}
+	suspect := max(p.lastRebalance.Load(), p.lastCommitFail.Load())
+	return suspect != 0 && fetched.UnixNano() < suspect+int64(staleSlack)
 }
 
 func (p *Processor) updateReady() {

@@ -440,3 +440,28 @@ func TestClientSideTooLargeDeadLettersOnlyThatStory(t *testing.T) {
 		t.Fatalf("enriched %v", got)
 	}
 }
+
+// Committed offsets are read back only for work fetched before a rebalance
+// or a failed commit was seen (plus slack), not in steady state.
+func TestMayBeStale(t *testing.T) {
+	p := New(Options{Log: zerolog.Nop()}, &fakeFetcher{t: t}, &fakeProducer{})
+	now := time.Now()
+	if !p.mayBeStale(now) {
+		t.Error("a fetcher that cannot report rebalances must always be guarded")
+	}
+	p.seesRebalances = true
+	if p.mayBeStale(now) {
+		t.Error("no rebalance seen yet, but guarded")
+	}
+	p.lastRebalance.Store(now.UnixNano())
+	if !p.mayBeStale(now.Add(-time.Second)) || !p.mayBeStale(now.Add(time.Second)) {
+		t.Error("work fetched before (or just after) a rebalance must be guarded")
+	}
+	if p.mayBeStale(now.Add(staleSlack + time.Second)) {
+		t.Error("work fetched well after the rebalance was seen is not stale")
+	}
+	p.lastCommitFail.Store(now.Add(time.Minute).UnixNano())
+	if !p.mayBeStale(now.Add(30 * time.Second)) {
+		t.Error("work fetched before a failed commit must be guarded")
+	}
+}

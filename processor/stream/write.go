@@ -261,7 +261,7 @@ func (p *Processor) writeBatch(ctx context.Context, b *batch) error {
 // Committed func, or an error) nothing is skipped.
 func (p *Processor) alreadyCommitted(ctx context.Context, b *batch) []bool {
 	skip := make([]bool, len(b.msgs))
-	if p.opt.Committed == nil || !p.mayBeStale() {
+	if p.opt.Committed == nil || !p.mayBeStale(b.started) {
 		return skip
 	}
 	parts := map[string][]int{}
