@@ -51,6 +51,7 @@ type Config struct {
 	DictionaryDir         string        `env:"WIRETAG_DICTIONARY_DIR" envDefault:"" desc:"Dictionary directory (the *.yaml dictionary files, plus taxonomy.yaml to override the embedded one); empty means the embedded dictionaries. Reloaded on SIGHUP and when a file changes; a set that fails lint is rejected."`
 	ReloadInterval        time.Duration `env:"WIRETAG_RELOAD_INTERVAL" envDefault:"5s" desc:"How often the rules file and dictionary directory are checked for changes; 0 disables polling (SIGHUP still works)."`
 	HTTPAddr              string        `env:"WIRETAG_HTTP_ADDR" envDefault:":8080" desc:"Address of the HTTP server with /metrics, /healthz and /readyz; empty disables it."`
+	Pprof                 bool          `env:"WIRETAG_PPROF" envDefault:"false" desc:"Also serve Go's profiles under /debug/pprof/ on the HTTP server, for tuning under real load; off by default."`
 	LogLevel              string        `env:"WIRETAG_LOG_LEVEL" envDefault:"info" desc:"Log level: trace, debug, info, warn or error."`
 	LogFormat             string        `env:"WIRETAG_LOG_FORMAT" envDefault:"json" desc:"Log format: json or console."`
 	ShutdownTimeout       time.Duration `env:"WIRETAG_SHUTDOWN_TIMEOUT" envDefault:"20s" desc:"Deadline for a graceful shutdown: finish in-flight work, write, commit and leave the group."`

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -63,4 +64,18 @@ func Serve(ctx context.Context, addr string, h http.Handler, log zerolog.Logger,
 		return fmt.Errorf("http serve: %w", err)
 	}
 	return nil
+}
+
+// Profiling adds Go's profiles under /debug/pprof/ (WIRETAG_PPROF): CPU and
+// allocation profiles of a processor under real load, for tuning. Off by
+// default, since profiles reveal internals and cost CPU while taken.
+func Profiling(next http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", next)
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	return mux
 }

@@ -467,7 +467,10 @@ func startProcessor(o Options, cfg config.Config, mode string) (*processor, erro
 	cmd.Env = append(os.Environ(),
 		"WIRETAG_BROKERS="+strings.Join(cfg.Brokers, ","), "WIRETAG_INPUT_TOPIC="+cfg.InputTopic,
 		"WIRETAG_ENRICHED_TOPIC="+cfg.EnrichedTopic, "WIRETAG_DEAD_LETTER_TOPIC="+cfg.DeadLetterTopic,
-		"WIRETAG_GROUP_ID="+cfg.GroupID, "WIRETAG_HTTP_ADDR=", "WIRETAG_LOG_LEVEL=warn", "WIRETAG_START_OFFSET=first")
+		"WIRETAG_GROUP_ID="+cfg.GroupID, "WIRETAG_LOG_LEVEL=warn", "WIRETAG_START_OFFSET=first")
+	if _, set := os.LookupEnv("WIRETAG_HTTP_ADDR"); !set {
+		cmd.Env = append(cmd.Env, "WIRETAG_HTTP_ADDR=") // no port clash between modes; set it to scrape or profile
+	}
 	cmd.Env = append(cmd.Env, o.ExtraEnv...)
 	p := &processor{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = syncWriter{p}, syncWriter{p}

@@ -160,7 +160,11 @@ func Run(ctx context.Context, c config.Config, version string, log zerolog.Logge
 	httpErr := make(chan error, 1)
 	if c.HTTPAddr != "" {
 		go func() {
-			httpErr <- httpapi.Serve(bg, c.HTTPAddr, httpapi.Handler(m.Handler(), proc.Live, proc.Ready), log, h.HTTPStarted)
+			handler := httpapi.Handler(m.Handler(), proc.Live, proc.Ready)
+			if c.Pprof {
+				handler = httpapi.Profiling(handler)
+			}
+			httpErr <- httpapi.Serve(bg, c.HTTPAddr, handler, log, h.HTTPStarted)
 		}()
 	}
 	go loader.Watch(bg, c.ReloadInterval, h.Hup)
