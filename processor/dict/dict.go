@@ -50,14 +50,17 @@ type Alias struct {
 	Line      int
 	Case      string // "", "upper" or "exact"
 	AfterFull bool
-	Near      []string
-	NotNear   []string
-	Prev      []string
-	NotPrev   []string
-	Next      []string
-	NotNext   []string
-	Window    int
-	Weight    float64
+	// NotDateline: not counted as a dateline, i.e. in capitals among the
+	// first tokens of a field ("BERLIN -", "KYIV, Dec 5 (Reuters) -").
+	NotDateline bool
+	Near        []string
+	NotNear     []string
+	Prev        []string
+	NotPrev     []string
+	Next        []string
+	NotNext     []string
+	Window      int
+	Weight      float64
 }
 
 // Entry is one id's aliases.

@@ -144,6 +144,11 @@ func aliasOptions(n *yaml.Node, a *Alias, kind string, bad func(*yaml.Node, stri
 			if v.Value != "true" && v.Value != "false" {
 				bad(v, "after_full must be true or false")
 			}
+		case "not_dateline":
+			a.NotDateline = v.Value == "true"
+			if v.Value != "true" && v.Value != "false" {
+				bad(v, "not_dateline must be true or false")
+			}
 		case "near":
 			a.Near = wordList(v, bad)
 		case "not_near":

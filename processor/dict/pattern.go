@@ -69,5 +69,5 @@ func Key(ws []Word) string {
 // HasContext reports whether an alias carries rules that can tell two equal
 // aliases apart.
 func (a *Alias) HasContext() bool {
-	return a.Case != "" || a.AfterFull || len(a.Near)+len(a.NotNear)+len(a.Prev)+len(a.NotPrev)+len(a.Next)+len(a.NotNext) > 0
+	return a.Case != "" || a.AfterFull || a.NotDateline || len(a.Near)+len(a.NotNear)+len(a.Prev)+len(a.NotPrev)+len(a.Next)+len(a.NotNext) > 0
 }

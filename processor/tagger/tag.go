@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"unicode"
 
 	"github.com/wiretag/wiretag/processor/dict"
 	"github.com/wiretag/wiretag/processor/langid"
@@ -152,6 +153,9 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 	if p.alias.AfterFull && !sc.fullSeen[p.entity] {
 		return false
 	}
+	if p.alias.NotDateline && isDateline(d, h) {
+		return false
+	}
 	switch p.alias.Case {
 	case "upper":
 		tok := d.Tokens[h.Start]
@@ -185,6 +189,30 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 		return false
 	}
 	return true
+}
+
+// datelineTokens is how far into a field a dateline may reach.
+const datelineTokens = 3
+
+// isDateline reports whether a hit is a dateline place: among the first
+// tokens of its field and written in capitals (BERLIN, КИЇВ; Arabic has no
+// case, so an Arabic dateline is told by its position before a separator
+// such as "كييف/" by the dictionary's own rules instead).
+func isDateline(d *text.Doc, h match.Hit) bool {
+	if h.Start >= datelineTokens {
+		return false
+	}
+	orig := d.Original(h.Start, h.End-1)
+	letters := 0
+	for _, r := range orig {
+		if unicode.IsLower(r) {
+			return false
+		}
+		if unicode.IsUpper(r) {
+			letters++
+		}
+	}
+	return letters >= 2
 }
 
 // previousWord is the word before a hit for prev / not_prev. An Arabic

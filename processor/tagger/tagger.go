@@ -236,7 +236,7 @@ func compilePattern(ei int, a dict.Alias, n int) (pattern, error) {
 			l.dst.add(ws...)
 		}
 	}
-	p.hasRules = a.Case != "" || a.AfterFull || !p.near.empty() || !p.notNear.empty() || !p.prev.empty() || !p.notPrev.empty() || !p.next.empty() || !p.notNext.empty()
+	p.hasRules = a.Case != "" || a.AfterFull || a.NotDateline || !p.near.empty() || !p.notNear.empty() || !p.prev.empty() || !p.notPrev.empty() || !p.next.empty() || !p.notNext.empty()
 	return p, nil
 }
 

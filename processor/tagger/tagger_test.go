@@ -68,6 +68,8 @@ func TestTagCases(t *testing.T) {
 		{"exact-case acronym", "ap news and AP reported", []string{"associated_press"}},
 		{"venue capital does not count", "Talks in Moscow ended.", nil},
 		{"capital as government counts", "Moscow rejected the text.", []string{"ru"}},
+		{"dateline capital is a venue", "MOSCOW - The talks went on.", nil},
+		{"capital in capitals later in the text still counts", "Talks went on. Then MOSCOW rejected it.", []string{"ru"}},
 		{"stem", "России и Россией", []string{"ru"}},
 		{"arabic venue with a separate preposition", "المحادثات في موسكو", nil},
 		{"arabic venue with a fused preposition", "المحادثات بموسكو", nil},
