@@ -21,7 +21,6 @@
 package deploy_test
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -225,4 +224,3 @@ func TestEveryWiretagVariableExists(t *testing.T) {
 	}
 }
 
-func contains(b []byte, s string) bool { return bytes.Contains(b, []byte(s)) }

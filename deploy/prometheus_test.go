@@ -511,7 +511,7 @@ func TestAlertRules(t *testing.T) {
 			}
 			exprs = append(exprs, r.Expr)
 			if r.Record != "" {
-				if !model.IsValidLegacyMetricName(r.Record) {
+				if !model.LegacyValidation.IsValidMetricName(r.Record) {
 					t.Errorf("record name %q is invalid", r.Record)
 				}
 				if e != nil {
@@ -793,6 +793,7 @@ func TestAlertRuleUnitTests(t *testing.T) {
 // included): a misspelt or missing field of a panel fails here.
 func TestGrafanaDashboardMatchesGrafanaSchema(t *testing.T) {
 	plugins.RegisterDefaultPlugins()
+	//lint:ignore SA1019 the file is a classic (v1) dashboard, which this type describes
 	var d gfdashboard.Dashboard
 	err := d.UnmarshalJSONStrict(readFile(t, dashboardFile))
 	if be, ok := err.(cog.BuildErrors); ok && len(be) == 0 {
@@ -804,6 +805,7 @@ func TestGrafanaDashboardMatchesGrafanaSchema(t *testing.T) {
 	if d.Title == nil || *d.Title != "wiretag" || len(d.Panels) == 0 {
 		t.Errorf("decoded dashboard: title %v, %d panels", d.Title, len(d.Panels))
 	}
+	//lint:ignore SA1019 as above
 	var bad gfdashboard.Dashboard
 	err = bad.UnmarshalJSONStrict(bytes.Replace(readFile(t, dashboardFile), []byte(`"displayMode": "gradient"`), []byte(`"displayMod": "gradient"`), 1))
 	if be, ok := err.(cog.BuildErrors); err == nil || (ok && len(be) == 0) {

@@ -22,7 +22,7 @@ func cmdBench(args []string) int {
 	brokers := fs.String("brokers", "", "Kafka brokers (host:port,…); empty starts an in-process broker for a quick number")
 	stories := fs.Int("stories", 20000, "stories for the saturation phase")
 	rates := fs.String("rates", "500,2000,5000", "fixed rates (stories/s) for the latency phase, comma-separated; empty for none")
-	rateSecs := fs.Duration("rate-duration", 10*time.Second, "how long each fixed rate runs")
+	rateDur := fs.Duration("rate-duration", 10*time.Second, "how long each fixed rate runs")
 	poison := fs.Float64("poison", 0.01, "share of poison messages (invalid JSON, invalid UTF-8, empty)")
 	partitions := fs.Int("partitions", 6, "partitions of every topic the bench creates")
 	mode := fs.String("mode", "both", "pass-through, wiretag or both (the ratio needs both)")
@@ -48,7 +48,7 @@ here, and wiretag / pass-through is reported from the same run.`)
 		fmt.Fprintln(os.Stderr, "wiretag bench:", err)
 		return 1
 	}
-	o := loadgen.Options{Stories: *stories, RateSeconds: *rateSecs, Poison: *poison, Partitions: *partitions, Exe: exe, Progress: os.Stderr, Huge: *huge}
+	o := loadgen.Options{Stories: *stories, RateDuration: *rateDur, Poison: *poison, Partitions: *partitions, Exe: exe, Progress: os.Stderr, Huge: *huge}
 	if *brokers != "" {
 		o.Brokers = strings.Split(*brokers, ",")
 	}

@@ -37,7 +37,7 @@ type Options struct {
 	Brokers     []string      // empty: an in-process kfake broker
 	Stories     int           // stories for the saturation phase
 	Rates       []int         // fixed rates (stories/s) for the latency phase
-	RateSeconds time.Duration // how long each fixed rate runs
+	RateDuration time.Duration // how long each fixed rate runs
 	Poison      float64       // share of poison messages
 	Partitions  int           // partitions of every topic
 	Modes       []string      // ModePassThrough and/or ModeWiretag
@@ -212,7 +212,7 @@ func runMode(ctx context.Context, o Options, brokers []string, mode string, n in
 	// Fixed rates: latency from the input record's timestamp to the output's arrival.
 	next := o.Stories
 	for _, rate := range o.Rates {
-		count := int(float64(rate) * o.RateSeconds.Seconds())
+		count := int(float64(rate) * o.RateDuration.Seconds())
 		cons.reset()
 		cpu0 := proc.cpuSeconds()
 		start := time.Now()
