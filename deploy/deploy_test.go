@@ -223,4 +223,3 @@ func TestEveryWiretagVariableExists(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-

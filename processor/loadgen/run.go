@@ -34,17 +34,17 @@ const (
 
 // Options configure a benchmark run.
 type Options struct {
-	Brokers     []string      // empty: an in-process kfake broker
-	Stories     int           // stories for the saturation phase
-	Rates       []int         // fixed rates (stories/s) for the latency phase
+	Brokers      []string      // empty: an in-process kfake broker
+	Stories      int           // stories for the saturation phase
+	Rates        []int         // fixed rates (stories/s) for the latency phase
 	RateDuration time.Duration // how long each fixed rate runs
-	Poison      float64       // share of poison messages
-	Partitions  int           // partitions of every topic
-	Modes       []string      // ModePassThrough and/or ModeWiretag
-	Huge        int           // 10 MB poison messages sent after the rates, to show memory stays bounded
-	Exe         string        // the wiretag binary to run as the processor
-	ExtraEnv    []string      // extra WIRETAG_* settings for the processor
-	Progress    io.Writer     // progress lines; nil for none
+	Poison       float64       // share of poison messages
+	Partitions   int           // partitions of every topic
+	Modes        []string      // ModePassThrough and/or ModeWiretag
+	Huge         int           // 10 MB poison messages sent after the rates, to show memory stays bounded
+	Exe          string        // the wiretag binary to run as the processor
+	ExtraEnv     []string      // extra WIRETAG_* settings for the processor
+	Progress     io.Writer     // progress lines; nil for none
 }
 
 // Result is one measured phase.
