@@ -89,7 +89,9 @@ func lint(set *Set) Problems {
 				key := Key(ws)
 				// The same spelling under two languages is normal (Paris, Kiev);
 				// twice under one language is a slip.
-				ownKey := a.Lang + "\x00" + a.Case + "\x00" + key
+				// The same spelling may appear again with other context rules:
+				// each variant is an alternative (it counts when its rules hold).
+				ownKey := a.Lang + "\x00" + key + "\x00" + a.signature()
 				if prev, dup := own[ownKey]; dup {
 					ps = append(ps, Problem{f.Path, a.Line, fmt.Sprintf("duplicate alias %q of %s in %s: normalizes to %q like the alias on line %d", a.Text, e.ID, a.Lang, key, prev)})
 					continue
