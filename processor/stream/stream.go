@@ -223,7 +223,9 @@ func (p *Processor) Run(ctx context.Context) error {
 	}
 
 	batches := make(chan *batch, 1)
-	processed := make(chan *batch, 1)
+	// Room for a few tagged batches: while one write is in flight the tag
+	// stage runs ahead, and the write stage then takes them all in one call.
+	processed := make(chan *batch, 4)
 	statsDone := make(chan struct{})
 	if sf, ok := p.fetcher.(StatsFetcher); ok {
 		p.seesRebalances = true
@@ -395,6 +397,23 @@ func (p *Processor) writeLoop(ctx context.Context, in <-chan *batch) error {
 				return p.finish(ctx, abandoned)
 			}
 			b = next
+		}
+		// Coalesce what else is already tagged into this write: on a
+		// stream the write stage cannot keep up with one batch at a time
+		// (a produce and a commit round trip each), batches grow to match
+		// the write latency instead of queueing behind it.
+		// A closed channel ends the loop on the next receive above.
+	coalesce:
+		for len(b.msgs) < 2*p.opt.BatchSize {
+			select {
+			case next, ok := <-in:
+				if !ok {
+					break coalesce
+				}
+				b = &batch{started: b.started, msgs: append(b.msgs, next.msgs...), results: append(b.results, next.results...)}
+			default:
+				break coalesce
+			}
 		}
 		p.beatWrite.Store(time.Now().UnixNano())
 		if abandoned > 0 || ctx.Err() != nil {
