@@ -125,9 +125,13 @@ type Processor struct {
 	// seesRebalances: the fetcher reports rebalances (a *kafka.Reader does);
 	// without that every batch is treated as possibly stale.
 	seesRebalances bool
-	// pendingSince is when the oldest written but uncommitted batch was
+	// commits asks the committer goroutine to commit what is ready.
+	commits       chan struct{}
+	committerDone chan struct{}
+	// pendingSince (unix nanos, 0 when all is committed) is when the oldest
+	// written but uncommitted batch was
 	// fetched (zero when all is committed); write stage only.
-	pendingSince time.Time
+	pendingSince atomic.Int64
 	fetchOK      atomic.Bool
 	writeOK      atomic.Bool
 	running      atomic.Bool
@@ -240,6 +244,13 @@ func (p *Processor) Run(ctx context.Context) error {
 		for b := range batches {
 			p.process(b)
 			processed <- b
+		}
+	}()
+	p.commits, p.committerDone = make(chan struct{}, 1), make(chan struct{})
+	go func() {
+		defer close(p.committerDone)
+		for range p.commits {
+			p.commit(drainCtx)
 		}
 	}()
 	err := p.writeLoop(drainCtx, processed)
@@ -427,14 +438,20 @@ func (p *Processor) writeLoop(ctx context.Context, in <-chan *batch) error {
 			continue
 		}
 		p.progress.Store(time.Now().UnixNano())
-		if p.pendingSince.IsZero() {
-			p.pendingSince = b.started
+		p.pendingSince.CompareAndSwap(0, b.started.UnixNano())
+		// Commit off the write path: the next write need not wait for the
+		// commit round trip. One request pending at most; the committer
+		// commits whatever is ready when it gets to it.
+		select {
+		case p.commits <- struct{}{}:
+		default:
 		}
-		p.commit(ctx)
 	}
 }
 
 func (p *Processor) finish(ctx context.Context, abandoned int) error {
+	close(p.commits)
+	<-p.committerDone
 	p.commit(ctx)
 	if abandoned > 0 {
 		p.log.Error().Int("messages", abandoned).Dur("drain_timeout", p.opt.DrainTimeout).
@@ -449,7 +466,7 @@ func (p *Processor) finish(ctx context.Context, abandoned int) error {
 // the offsets cannot be read, it commits anyway: the tracker already keeps
 // this member's own commits monotonic.
 func (p *Processor) skipStale(ctx context.Context, ready []checkpoint.Commit) []checkpoint.Commit {
-	if p.opt.Committed == nil || !p.mayBeStale(p.pendingSince) {
+	if p.opt.Committed == nil || !p.mayBeStale(time.Unix(0, p.pendingSince.Load())) {
 		return ready
 	}
 	byTopic := map[string][]int{}
@@ -484,14 +501,14 @@ func (p *Processor) skipStale(ctx context.Context, ready []checkpoint.Commit) []
 func (p *Processor) commit(ctx context.Context) {
 	ready := p.tracker.Ready()
 	if len(ready) == 0 {
-		p.pendingSince = time.Time{}
+		p.pendingSince.Store(0)
 		return
 	}
 	cctx, cancel := context.WithTimeout(ctx, p.opt.CommitTimeout)
 	defer cancel()
 	ready = p.skipStale(cctx, ready)
 	if len(ready) == 0 {
-		p.pendingSince = time.Time{}
+		p.pendingSince.Store(0)
 		return
 	}
 	msgs := make([]kafka.Message, len(ready))
@@ -510,7 +527,7 @@ func (p *Processor) commit(ctx context.Context) {
 	for _, c := range ready {
 		p.tracker.Committed(c)
 	}
-	p.pendingSince = time.Time{}
+	p.pendingSince.Store(0)
 	p.m.Commits.Inc()
 	p.m.LastCommit.SetToCurrentTime()
 	p.m.InFlight.Set(float64(p.tracker.InFlight()))
