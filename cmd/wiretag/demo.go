@@ -47,6 +47,9 @@ func cmdDemo(args []string) int {
 }
 
 func demo(addr string, once bool, partitions int, httpAddr string, timeout time.Duration, verbose bool, out io.Writer) error {
+	// The loop's Observe hook and the HTTP server's start-up callback run on
+	// their own goroutines and both print.
+	out = &lockedWriter{w: out}
 	samples, err := config.Samples()
 	if err != nil {
 		return fmt.Errorf("embedded samples: %w", err)
@@ -283,4 +286,16 @@ func freeOr(addr string) string {
 	}
 	_ = ln.Close()
 	return addr
+}
+
+// lockedWriter serialises writes from several goroutines to one writer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
