@@ -32,13 +32,16 @@ func cmdEval(args []string) int {
 		fs.Usage()
 		return 2
 	}
-	t, err := loadTagger(*dictDir)
+	var t *tagger.Tagger
+	var err error
 	if *lenient {
 		var lintErr error
 		t, lintErr, err = tagger.NewLenient(*dictDir)
 		if lintErr != nil {
 			fmt.Fprintln(os.Stderr, "wiretag eval: warning:", lintErr)
 		}
+	} else {
+		t, err = loadTagger(*dictDir)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "wiretag eval:", err)

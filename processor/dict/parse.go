@@ -140,15 +140,9 @@ func aliasOptions(n *yaml.Node, a *Alias, kind string, bad func(*yaml.Node, stri
 			}
 			a.Case = v.Value
 		case "after_full":
-			a.AfterFull = v.Value == "true"
-			if v.Value != "true" && v.Value != "false" {
-				bad(v, "after_full must be true or false")
-			}
+			a.AfterFull = boolean(k.Value, v, bad)
 		case "not_dateline":
-			a.NotDateline = v.Value == "true"
-			if v.Value != "true" && v.Value != "false" {
-				bad(v, "not_dateline must be true or false")
-			}
+			a.NotDateline = boolean(k.Value, v, bad)
 		case "near":
 			a.Near = wordList(v, bad)
 		case "not_near":
@@ -195,6 +189,13 @@ func wordList(n *yaml.Node, bad func(*yaml.Node, string, ...any)) []string {
 		out = append(out, c.Value)
 	}
 	return out
+}
+
+func boolean(key string, n *yaml.Node, bad func(*yaml.Node, string, ...any)) bool {
+	if n.Value != "true" && n.Value != "false" {
+		bad(n, "%s must be true or false", key)
+	}
+	return n.Value == "true"
 }
 
 func number(n *yaml.Node, bad func(*yaml.Node, string, ...any)) float64 {

@@ -81,14 +81,20 @@ func Loggers(log zerolog.Logger) (kafka.Logger, kafka.Logger) {
 		kafka.LoggerFunc(func(f string, a ...any) { l.Warn().Msgf(f, a...) })
 }
 
+// security is the TLS and SASL settings both the reader and the writer need.
+func security(c config.Config) (*tls.Config, sasl.Mechanism, error) {
+	tc, err := TLSConfig(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	mech, err := SASL(c)
+	return tc, mech, err
+}
+
 // Dialer is the reader's connection settings (the reader and writer take
 // TLS and SASL in different places).
 func Dialer(c config.Config) (*kafka.Dialer, error) {
-	tc, err := TLSConfig(c)
-	if err != nil {
-		return nil, err
-	}
-	mech, err := SASL(c)
+	tc, mech, err := security(c)
 	if err != nil {
 		return nil, err
 	}
@@ -97,11 +103,7 @@ func Dialer(c config.Config) (*kafka.Dialer, error) {
 
 // Transport is the writer's and admin client's connection settings.
 func Transport(c config.Config) (*kafka.Transport, error) {
-	tc, err := TLSConfig(c)
-	if err != nil {
-		return nil, err
-	}
-	mech, err := SASL(c)
+	tc, mech, err := security(c)
 	if err != nil {
 		return nil, err
 	}

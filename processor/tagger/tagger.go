@@ -116,12 +116,6 @@ func dirLayout(dir string) (tax, d fs.FS, sub string) {
 	return tax, d, sub
 }
 
-// Lint loads and checks dictionaries without building a tagger.
-func Lint(taxFS, dictFS fs.FS, dir string) error {
-	_, err := dict.Load(taxFS, dictFS, dir)
-	return err
-}
-
 // digest fingerprints exactly the files a tagger was built from (the
 // taxonomy and the dictionary files), so records say which set tagged them
 // and an unrelated file beside them (rules.yaml) does not change it.
@@ -242,15 +236,6 @@ func compilePattern(ei int, a dict.Alias, n int) (pattern, error) {
 
 // Info says which engine and dictionaries this Tagger runs.
 func (t *Tagger) Info() schema.TaggerInfo { return t.info }
-
-// Meta returns the taxonomy entry of id.
-func (t *Tagger) Meta(id string) (dict.Meta, bool) {
-	i, ok := t.byID[id]
-	if !ok {
-		return dict.Meta{}, false
-	}
-	return t.entities[i].meta, true
-}
 
 // NewLenient compiles what it can of the dictionaries of dir (or the embedded
 // ones when dir is "") despite lint problems, which it returns alongside. It
