@@ -207,9 +207,11 @@ type object struct {
 }
 
 func decodeObject(data []byte, base int) (*Story, *DecodeError) {
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(data, &members); err != nil {
-		return nil, jsonError(err, data, base)
+	members, ok := scanMembers(data)
+	if !ok { // an error, or a shape the fast scanner leaves to encoding/json
+		if err := json.Unmarshal(data, &members); err != nil {
+			return nil, jsonError(err, data, base)
+		}
 	}
 	o := &object{members: members, data: data, base: base}
 	has := func(k string) bool { _, ok := members[k]; return ok }
@@ -372,10 +374,14 @@ func rawKind(raw json.RawMessage) string {
 	return "a number"
 }
 
-// extra returns the members not consumed by the format mapping, or nil.
+// extra returns the members not consumed by the format mapping, or nil. The
+// values are copied: members may alias the payload, which Decode never keeps.
 func (o *object) extra() map[string]json.RawMessage {
 	if len(o.members) == 0 {
 		return nil
+	}
+	for k, v := range o.members {
+		o.members[k] = append(json.RawMessage(nil), v...)
 	}
 	return o.members
 }

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"bytes"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -17,33 +19,34 @@ func unquote(raw []byte) (string, bool) {
 		return "", false
 	}
 	s := raw[1 : len(raw)-1]
-	b := make([]byte, 0, len(s))
+	var b strings.Builder // its String() does not copy
+	b.Grow(len(s))
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c != '\\' {
-			if c < 0x20 || c == '"' {
-				return "", false
-			}
-			b = append(b, c)
-			i++
-			continue
+		// Copy the run up to the next escape in one go: the literal is
+		// already validated, so the run needs no per-byte checks.
+		j := bytes.IndexByte(s[i:], '\\')
+		if j < 0 {
+			b.Write(s[i:])
+			break
 		}
+		b.Write(s[i : i+j])
+		i += j
 		if i+1 >= len(s) {
 			return "", false
 		}
 		switch s[i+1] {
 		case '"', '\\', '/':
-			b = append(b, s[i+1])
+			b.WriteByte(s[i+1])
 		case 'b':
-			b = append(b, '\b')
+			b.WriteByte('\b')
 		case 'f':
-			b = append(b, '\f')
+			b.WriteByte('\f')
 		case 'n':
-			b = append(b, '\n')
+			b.WriteByte('\n')
 		case 'r':
-			b = append(b, '\r')
+			b.WriteByte('\r')
 		case 't':
-			b = append(b, '\t')
+			b.WriteByte('\t')
 		case 'u':
 			r, ok := hex4(s[i+2:])
 			if !ok {
@@ -54,21 +57,21 @@ func unquote(raw []byte) (string, bool) {
 				// A high surrogate followed by \u low surrogate is one rune.
 				if r2, ok := hex4(s[min(i+2, len(s)):]); ok && i+1 < len(s) && s[i] == '\\' && s[i+1] == 'u' {
 					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						b = utf8.AppendRune(b, dec)
+						b.WriteRune(dec)
 						i += 6
 						continue
 					}
 				}
 				r = utf8.RuneError
 			}
-			b = utf8.AppendRune(b, r)
+			b.WriteRune(r)
 			continue
 		default:
 			return "", false
 		}
 		i += 2
 	}
-	return string(b), true
+	return b.String(), true
 }
 
 func hex4(s []byte) (rune, bool) {

@@ -9,19 +9,24 @@
 package match
 
 import (
+	"encoding/binary"
+
 	"github.com/wiretag/wiretag/processor/dict"
 	"github.com/wiretag/wiretag/processor/text"
 )
 
+// node is a trie state. Its exact-word children live in the Matcher's edge
+// table, keyed by (node, word hash), so a step costs one probe with the hash
+// the tokenizer already computed instead of a string-keyed map lookup.
 type node struct {
-	exact map[string]*node
-	stems []stemEdge
-	terms []int32 // pattern ids that end here
+	terms    []int32 // pattern ids that end here
+	stems    []stemEdge
+	hasExact bool // some exact-word edge leaves this node
 }
 
 type stemEdge struct {
 	stem string
-	next *node
+	next int32
 }
 
 // Stems at the root sit in buckets keyed by their first bytes: 6 bytes
@@ -35,12 +40,13 @@ const (
 
 // Matcher is a compiled set of patterns.
 type Matcher struct {
-	root      node
-	rootStems [2]map[string][]stemEdge // by shortKey, longKey
+	nodes     []node // nodes[0] is the root
+	edges     edgeTable
+	rootStems [2]map[uint64][]stemEdge // by hash of the shortKey, longKey prefix
 	n         int
-	// first and stemKeys are bitsets over hashes of every first word and of
-	// every first stem's key: most tokens of a story start no pattern, and a
-	// bit test rejects them for the cost of a hash, without a map probe.
+	// first and stemKeys are bitsets over the hashes of every first word and
+	// of every first stem's key: most tokens of a story start no pattern, and
+	// a bit test rejects them without touching the larger edge table.
 	first    bitset
 	stemKeys [2]bitset
 }
@@ -56,44 +62,87 @@ type bitset []uint64
 func (b bitset) set(h uint64)      { b[(h>>6)&uint64(len(b)-1)] |= 1 << (h & 63) }
 func (b bitset) has(h uint64) bool { return b[(h>>6)&uint64(len(b)-1)]&(1<<(h&63)) != 0 }
 
-// hashWord is a cheap fingerprint for the prefilter: length, the first four
-// and the last two bytes, mixed by one multiplication. It reads at most six
-// bytes whatever the word's length; collisions only cost a map probe.
-func hashWord(w []byte) uint64 {
-	n := len(w)
-	k := uint64(n) << 56
-	switch {
-	case n >= 4:
-		k |= uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 | uint64(w[n-2])<<32 | uint64(w[n-1])<<40
-	case n == 3:
-		k |= uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16
-	case n == 2:
-		k |= uint64(w[0]) | uint64(w[1])<<8
-	case n == 1:
-		k |= uint64(w[0])
+// prefixHash hashes a stem bucket key of shortKey or longKey bytes with two
+// loads and a multiply: it runs for every token, twice.
+func prefixHash(w []byte) uint64 {
+	var k uint64
+	if len(w) == longKey {
+		k = uint64(binary.LittleEndian.Uint32(w)) | uint64(binary.LittleEndian.Uint16(w[4:]))<<32
+	} else {
+		k = uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | 1<<56
 	}
-	return (k * 0x9E3779B97F4A7C15) >> 24
+	k *= 0x9E3779B97F4A7C15
+	return k ^ k>>29
 }
 
-// hashKey hashes a stem bucket key of 3 or 6 bytes.
-func hashKey(w []byte) uint64 {
-	var k uint64
-	for i, c := range w {
-		k |= uint64(c) << (8 * i)
+// edgeTable maps (parent node, word) to a child node with open addressing
+// and linear probing. Keys are 64-bit mixes of the parent and the word's
+// text.Hash; the word itself is compared on a key match, so a collision
+// costs a probe, never a wrong match.
+type edgeTable struct {
+	slots []edgeSlot
+	mask  uint64
+	n     int
+}
+
+type edgeSlot struct {
+	key   uint64
+	word  string
+	child int32 // 0 marks an empty slot: the root is never a child
+}
+
+func edgeKey(parent int32, wordHash uint64) uint64 {
+	return wordHash ^ uint64(parent)*0xD6E8FEB86659FD93
+}
+
+func (t *edgeTable) get(parent int32, wordHash uint64, w []byte) int32 {
+	key := edgeKey(parent, wordHash)
+	for i := key & t.mask; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		if s.child == 0 {
+			return 0
+		}
+		if s.key == key && s.word == string(w) {
+			return s.child
+		}
 	}
-	return (k * 0x9E3779B97F4A7C15) >> 20
+}
+
+func (t *edgeTable) put(parent int32, w string, child int32) {
+	if 2*(t.n+1) > len(t.slots) { // keep the load under one half
+		old := t.slots
+		size := max(1024, 2*len(t.slots))
+		t.slots, t.mask, t.n = make([]edgeSlot, size), uint64(size-1), 0
+		for _, s := range old {
+			if s.child != 0 {
+				t.insert(s)
+			}
+		}
+	}
+	t.insert(edgeSlot{key: edgeKey(parent, text.Hash([]byte(w))), word: w, child: child})
+}
+
+func (t *edgeTable) insert(e edgeSlot) {
+	i := e.key & t.mask
+	for t.slots[i].child != 0 {
+		i = (i + 1) & t.mask
+	}
+	t.slots[i] = e
+	t.n++
 }
 
 // Builder collects patterns.
 type Builder struct {
-	m *Matcher
+	m    *Matcher
+	kids map[kid]int32 // exact edges by parent and word, while building
 }
 
 // NewBuilder starts an empty matcher.
 func NewBuilder() *Builder {
-	return &Builder{m: &Matcher{root: node{exact: map[string]*node{}},
-		rootStems: [2]map[string][]stemEdge{{}, {}},
-		first:     make(bitset, firstBits/64), stemKeys: [2]bitset{make(bitset, stemBits/64), make(bitset, stemBits/64)}}}
+	return &Builder{m: &Matcher{nodes: []node{{}},
+		rootStems: [2]map[uint64][]stemEdge{{}, {}},
+		first:     make(bitset, firstBits/64), stemKeys: [2]bitset{make(bitset, stemBits/64), make(bitset, stemBits/64)}},
+		kids: map[kid]int32{}}
 }
 
 // Add inserts a pattern under id. Inflected words expand to all their forms,
@@ -107,54 +156,68 @@ func (b *Builder) Add(words []dict.Word, lang string, id int32) {
 			alts[i] = []string{w.Norm}
 		}
 	}
-	var walk func(n *node, i int)
-	walk = func(n *node, i int) {
+	var walk func(n int32, i int)
+	walk = func(n int32, i int) {
 		if i == len(words) {
-			n.terms = append(n.terms, id)
+			b.m.nodes[n].terms = append(b.m.nodes[n].terms, id)
 			return
 		}
 		for _, form := range alts[i] {
 			walk(b.child(n, form, words[i].Stem), i+1)
 		}
 	}
-	walk(&b.m.root, 0)
+	walk(0, 0)
 	b.m.n++
 }
 
-func (b *Builder) child(n *node, word string, stem bool) *node {
+type kid struct {
+	parent int32
+	word   string
+}
+
+func (b *Builder) newNode() int32 {
+	b.m.nodes = append(b.m.nodes, node{})
+	return int32(len(b.m.nodes) - 1)
+}
+
+func (b *Builder) child(n int32, word string, stem bool) int32 {
+	m := b.m
 	if !stem {
-		if n.exact == nil {
-			n.exact = map[string]*node{}
+		if c, ok := b.kids[kid{n, word}]; ok {
+			return c
 		}
-		c := n.exact[word]
-		if c == nil {
-			c = &node{}
-			n.exact[word] = c
-			if n == &b.m.root {
-				b.m.first.set(hashWord([]byte(word)))
-			}
+		c := b.newNode()
+		b.kids[kid{n, word}] = c
+		m.edges.put(n, word, c)
+		m.nodes[n].hasExact = true
+		if n == 0 {
+			m.first.set(text.Hash([]byte(word)))
 		}
 		return c
 	}
-	edges := &n.stems
-	if n == &b.m.root {
-		k := 0
-		key := word[:shortKey]
+	if n == 0 {
+		k, key := 0, word[:shortKey]
 		if len(word) >= longKey {
 			k, key = 1, word[:longKey]
 		}
-		b.m.stemKeys[k].set(hashKey([]byte(key)))
-		e := b.m.rootStems[k][key]
-		edges = &e
-		defer func() { b.m.rootStems[k][key] = *edges }()
+		h := prefixHash([]byte(key))
+		m.stemKeys[k].set(h)
+		for _, e := range m.rootStems[k][h] {
+			if e.stem == word {
+				return e.next
+			}
+		}
+		c := b.newNode()
+		m.rootStems[k][h] = append(m.rootStems[k][h], stemEdge{word, c})
+		return c
 	}
-	for _, e := range *edges {
+	for _, e := range m.nodes[n].stems {
 		if e.stem == word {
 			return e.next
 		}
 	}
-	c := &node{}
-	*edges = append(*edges, stemEdge{word, c})
+	c := b.newNode()
+	m.nodes[n].stems = append(m.nodes[n].stems, stemEdge{word, c})
 	return c
 }
 
@@ -176,48 +239,56 @@ type Hit struct {
 // At appends to hits every pattern that matches starting at token i.
 func (m *Matcher) At(d *text.Doc, i int, hits []Hit) []Hit {
 	w := d.Word(i)
-	hits = m.from(d, i, w, 0, hits)
+	hits = m.from(d, i, w, d.Tokens[i].Hash, 0, hits)
 	if d.Tokens[i].Script == text.ScriptArabic && len(w) > 4 {
 		hits = m.clitics(d, i, w, hits)
 	}
 	return hits
 }
 
-// from matches with first-token form w (the token itself or a remainder
-// after proclitics).
-func (m *Matcher) from(d *text.Doc, i int, w []byte, clitic int, hits []Hit) []Hit {
-	if m.first.has(hashWord(w)) {
-		if c := m.root.exact[string(w)]; c != nil {
+// from matches with first-token form w, whose hash is h (the token itself or
+// a remainder after proclitics).
+func (m *Matcher) from(d *text.Doc, i int, w []byte, h uint64, clitic int, hits []Hit) []Hit {
+	if m.first.has(h) {
+		if c := m.edges.get(0, h, w); c != 0 {
 			hits = m.descend(d, c, i, i+1, clitic, hits)
 		}
 	}
-	if len(w) >= longKey && m.stemKeys[1].has(hashKey(w[:longKey])) {
-		for _, e := range m.rootStems[1][string(w[:longKey])] {
-			if len(w) >= len(e.stem) && string(w[:len(e.stem)]) == e.stem {
-				hits = m.descend(d, e.next, i, i+1, clitic, hits)
-			}
+	if len(w) >= longKey {
+		if kh := prefixHash(w[:longKey]); m.stemKeys[1].has(kh) {
+			hits = m.stemsAt(d, m.rootStems[1][kh], w, i, clitic, hits)
 		}
 	}
-	if len(w) >= shortKey && m.stemKeys[0].has(hashKey(w[:shortKey])) {
-		for _, e := range m.rootStems[0][string(w[:shortKey])] {
-			if len(w) >= len(e.stem) && string(w[:len(e.stem)]) == e.stem {
-				hits = m.descend(d, e.next, i, i+1, clitic, hits)
-			}
+	if len(w) >= shortKey {
+		if kh := prefixHash(w[:shortKey]); m.stemKeys[0].has(kh) {
+			hits = m.stemsAt(d, m.rootStems[0][kh], w, i, clitic, hits)
 		}
 	}
 	return hits
 }
 
-func (m *Matcher) descend(d *text.Doc, n *node, start, next, clitic int, hits []Hit) []Hit {
+func (m *Matcher) stemsAt(d *text.Doc, edges []stemEdge, w []byte, i, clitic int, hits []Hit) []Hit {
+	for _, e := range edges {
+		if len(w) >= len(e.stem) && string(w[:len(e.stem)]) == e.stem {
+			hits = m.descend(d, e.next, i, i+1, clitic, hits)
+		}
+	}
+	return hits
+}
+
+func (m *Matcher) descend(d *text.Doc, ni int32, start, next, clitic int, hits []Hit) []Hit {
+	n := &m.nodes[ni]
 	for _, id := range n.terms {
 		hits = append(hits, Hit{Start: start, End: next, ID: id, Clitic: clitic})
 	}
-	if next >= len(d.Tokens) || (n.exact == nil && n.stems == nil) {
+	if next >= len(d.Tokens) || (!n.hasExact && n.stems == nil) {
 		return hits
 	}
 	w := d.Word(next)
-	if c := n.exact[string(w)]; c != nil {
-		hits = m.descend(d, c, start, next+1, clitic, hits)
+	if n.hasExact {
+		if c := m.edges.get(ni, d.Tokens[next].Hash, w); c != 0 {
+			hits = m.descend(d, c, start, next+1, clitic, hits)
+		}
 	}
 	for _, e := range n.stems {
 		if len(w) >= len(e.stem) && string(w[:len(e.stem)]) == e.stem {
@@ -242,7 +313,7 @@ var prepositions = []string{"ب", "ك", "ل"}
 func (m *Matcher) clitics(d *text.Doc, i int, w []byte, hits []Hit) []Hit {
 	try := func(rem []byte, removed int) {
 		if len(rem) >= 4 { // at least two Arabic letters
-			hits = m.from(d, i, rem, removed, hits)
+			hits = m.from(d, i, rem, text.Hash(rem), removed, hits)
 		}
 	}
 	var buf [96]byte

@@ -168,18 +168,18 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 		}
 	}
 	if !p.prev.empty() || !p.notPrev.empty() {
-		prev, ok := previousWord(d, h)
-		if !p.prev.empty() && (!ok || !p.prev.has(prev)) {
+		prev, prevHash, ok := previousWord(d, h)
+		if !p.prev.empty() && (!ok || !p.prev.has(prev, prevHash)) {
 			return false
 		}
-		if !p.notPrev.empty() && ok && p.notPrev.has(prev) {
+		if !p.notPrev.empty() && ok && p.notPrev.has(prev, prevHash) {
 			return false
 		}
 	}
-	if !p.next.empty() && (h.End >= len(d.Tokens) || !p.next.has(d.Word(h.End))) {
+	if !p.next.empty() && (h.End >= len(d.Tokens) || !p.next.has(d.Word(h.End), d.Tokens[h.End].Hash)) {
 		return false
 	}
-	if !p.notNext.empty() && h.End < len(d.Tokens) && p.notNext.has(d.Word(h.End)) {
+	if !p.notNext.empty() && h.End < len(d.Tokens) && p.notNext.has(d.Word(h.End), d.Tokens[h.End].Hash) {
 		return false
 	}
 	if !p.near.empty() && !nearAny(d, h, p.window, &p.near) {
@@ -220,7 +220,7 @@ func isDateline(d *text.Doc, h match.Hit) bool {
 // that word: it is what a separate في or إلى would be, so a rule such as
 // not_prev: [في, ب] sees it. A fused conjunction alone (وموسكو) is skipped
 // and the real previous token counts.
-func previousWord(d *text.Doc, h match.Hit) ([]byte, bool) {
+func previousWord(d *text.Doc, h match.Hit) ([]byte, uint64, bool) {
 	if h.Clitic > 0 {
 		w := d.Word(h.Start)
 		clitic := w[:min(2*h.Clitic, len(w))] // Arabic clitic letters are two bytes each
@@ -230,14 +230,14 @@ func previousWord(d *text.Doc, h match.Hit) ([]byte, bool) {
 		if len(clitic) >= 2 {
 			switch string(clitic[:2]) {
 			case "ب", "ك", "ل":
-				return clitic[:2], true
+				return clitic[:2], text.Hash(clitic[:2]), true
 			}
 		}
 	}
 	if h.Start == 0 {
-		return nil, false
+		return nil, 0, false
 	}
-	return d.Word(h.Start - 1), true
+	return d.Word(h.Start - 1), d.Tokens[h.Start-1].Hash, true
 }
 
 func nearAny(d *text.Doc, h match.Hit, window int, words *wordSet) bool {
@@ -246,7 +246,7 @@ func nearAny(d *text.Doc, h match.Hit, window int, words *wordSet) bool {
 		if j >= h.Start && j < h.End {
 			continue
 		}
-		if words.has(d.Word(j)) {
+		if words.has(d.Word(j), d.Tokens[j].Hash) {
 			return true
 		}
 	}

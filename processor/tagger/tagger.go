@@ -17,6 +17,7 @@ import (
 	"github.com/wiretag/wiretag/config"
 	"github.com/wiretag/wiretag/processor/dict"
 	"github.com/wiretag/wiretag/processor/match"
+	"github.com/wiretag/wiretag/processor/text"
 	"github.com/wiretag/wiretag/schema"
 )
 
@@ -263,12 +264,23 @@ func NewLenient(dir string) (*Tagger, error, error) {
 	return t, err, cerr
 }
 
-// wordSet is a context-rule word list: a map for whole words, a short list
-// for stems, so checking a window of tokens costs a lookup per token.
+// wordSet is a context-rule word list. Whole words are kept with their
+// text.Hash, so checking a window of tokens compares the hashes the tokenizer
+// already computed: a short list is scanned, a long one is a map by hash.
+// Stems are a short list of prefixes.
 type wordSet struct {
-	exact map[string]struct{}
+	words []hashedWord
+	big   map[uint64][]string
 	stems []string
 }
+
+type hashedWord struct {
+	h uint64
+	w string
+}
+
+// bigSet is the size from which a map beats scanning the list.
+const bigSet = 8
 
 func (s *wordSet) add(ws ...dict.Word) {
 	for _, w := range ws {
@@ -276,18 +288,35 @@ func (s *wordSet) add(ws ...dict.Word) {
 			s.stems = append(s.stems, w.Norm)
 			continue
 		}
-		if s.exact == nil {
-			s.exact = map[string]struct{}{}
+		h := text.Hash([]byte(w.Norm))
+		s.words = append(s.words, hashedWord{h, w.Norm})
+		if len(s.words) == bigSet {
+			s.big = map[uint64][]string{}
+			for _, hw := range s.words {
+				s.big[hw.h] = append(s.big[hw.h], hw.w)
+			}
+		} else if s.big != nil {
+			s.big[h] = append(s.big[h], w.Norm)
 		}
-		s.exact[w.Norm] = struct{}{}
 	}
 }
 
-func (s *wordSet) empty() bool { return len(s.exact) == 0 && len(s.stems) == 0 }
+func (s *wordSet) empty() bool { return len(s.words) == 0 && len(s.stems) == 0 }
 
-func (s *wordSet) has(w []byte) bool {
-	if _, ok := s.exact[string(w)]; ok {
-		return true
+// has reports whether word w, whose text.Hash is h, is in the set.
+func (s *wordSet) has(w []byte, h uint64) bool {
+	if s.big != nil {
+		for _, x := range s.big[h] {
+			if x == string(w) {
+				return true
+			}
+		}
+	} else {
+		for i := range s.words {
+			if s.words[i].h == h && s.words[i].w == string(w) {
+				return true
+			}
+		}
 	}
 	for _, st := range s.stems {
 		if len(w) >= len(st) && string(w[:len(st)]) == st {

@@ -10,7 +10,11 @@
 // possessives (Putin's) stand apart from the name.
 package text
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"math/bits"
+	"unicode/utf8"
+)
 
 // Scripts of a token, by its first letter.
 const (
@@ -22,10 +26,11 @@ const (
 
 // Token is one normalized word and where it came from.
 type Token struct {
-	NStart, NEnd int32 // byte range of the normalized form in Doc.Norm
-	BStart, BEnd int32 // byte range in the original text
-	RStart, REnd int32 // code-point range in the original text
-	Sent         int32 // sentence number, from 0
+	NStart, NEnd int32  // byte range of the normalized form in Doc.Norm
+	BStart, BEnd int32  // byte range in the original text
+	RStart, REnd int32  // code-point range in the original text
+	Sent         int32  // sentence number, from 0
+	Hash         uint64 // Hash of the normalized form, for matchers and word lists
 	Script       uint8
 	Upper        bool // the original starts with an upper-case letter
 }
@@ -62,7 +67,7 @@ func (d *Doc) Tokenize(src string) {
 		sent    int32
 		pendEnd bool // a sentence-ending mark was seen since the last token
 		runeIdx int32
-		prevCyr bool // the last letter of the current token is Cyrillic
+		last    entry // the last letter of the current token (0 after an expansion)
 	)
 	for i := 0; i < len(src); {
 		c := src[i]
@@ -98,20 +103,37 @@ func (d *Doc) Tokenize(src string) {
 				in = true
 			}
 			if cl == classWord {
-				if f := e.rune(); f < utf8.RuneSelf {
-					norm = append(norm, byte(f))
-				} else if f < 0x800 {
-					norm = append(norm, byte(0xC0|f>>6), byte(0x80|f&0x3F))
-				} else {
-					norm = utf8.AppendRune(norm, f)
-				}
-				prevCyr = e.script() == scriptCyrillic
+				norm = appendFolded(norm, e.rune())
+				last = e
 			} else {
 				norm = append(norm, expansions[e.rune()]...)
-				prevCyr = false
+				last = 0
 			}
 			i += size
 			runeIdx++
+			// Fast path: the rest of the token while it is plain one- or
+			// two-byte letters, without the dispatch above.
+			for i < len(src) {
+				c := src[i]
+				if c < utf8.RuneSelf {
+					e = table[c]
+					if e.class() != classWord {
+						break
+					}
+					i++
+				} else if c >= 0xC2 && c < 0xE0 && i+1 < len(src) && src[i+1]&0xC0 == 0x80 {
+					e = table[rune(c&0x1F)<<6|rune(src[i+1]&0x3F)]
+					if e.class() != classWord {
+						break
+					}
+					i += 2
+				} else {
+					break
+				}
+				norm = appendFolded(norm, e.rune())
+				last = e
+				runeIdx++
+			}
 			continue
 		}
 		if cl == classSkip {
@@ -119,7 +141,7 @@ func (d *Doc) Tokenize(src string) {
 			runeIdx++
 			continue
 		}
-		if cl == classApos && in && prevCyr {
+		if cl == classApos && in && last.script() == scriptCyrillic {
 			nr, _ := utf8.DecodeRuneInString(src[i+size:])
 			if ne := lookup(nr); ne.class() == classWord && ne.script() == scriptCyrillic {
 				norm = append(norm, '\'')
@@ -130,6 +152,7 @@ func (d *Doc) Tokenize(src string) {
 		}
 		if in { // any other rune ends the token
 			cur.NEnd, cur.BEnd, cur.REnd = int32(len(norm)), int32(i), runeIdx
+			norm, cur.Hash = hashEnd(norm, int(cur.NStart))
 			toks = append(toks, cur)
 			in = false
 		}
@@ -147,9 +170,66 @@ func (d *Doc) Tokenize(src string) {
 	}
 	if in {
 		cur.NEnd, cur.BEnd, cur.REnd = int32(len(norm)), int32(len(src)), runeIdx
+		norm, cur.Hash = hashEnd(norm, int(cur.NStart))
 		toks = append(toks, cur)
 	}
 	d.Norm, d.Tokens = norm, toks
+}
+
+func appendFolded(norm []byte, f rune) []byte {
+	switch {
+	case f < utf8.RuneSelf:
+		return append(norm, byte(f))
+	case f < 0x800:
+		return append(norm, byte(0xC0|f>>6), byte(0x80|f&0x3F))
+	}
+	return utf8.AppendRune(norm, f)
+}
+
+// Hash fingerprints a normalized word (or any byte string) for hash tables
+// and prefilters: eight bytes per multiply, and a final mix so that the low
+// bits, which tables index by, depend on every byte. Equal words have equal
+// hashes; callers still compare the bytes.
+func Hash(w []byte) uint64 {
+	h := uint64(len(w)) * hashM1
+	for len(w) >= 8 {
+		h = bits.RotateLeft64((h^binary.LittleEndian.Uint64(w))*hashM2, 31)
+		w = w[8:]
+	}
+	var tail uint64
+	for i, c := range w {
+		tail |= uint64(c) << (8 * i)
+	}
+	return hashFinish(h, tail)
+}
+
+const (
+	hashM1 = 0x9E3779B97F4A7C15
+	hashM2 = 0xC2B2AE3D27D4EB4F
+)
+
+func hashFinish(h, tail uint64) uint64 {
+	h = (h ^ tail) * hashM2
+	h ^= h >> 32
+	h *= hashM1
+	return h ^ h>>29
+}
+
+// hashEnd is Hash(norm[start:]) for a token just written. It keeps eight
+// spare bytes of capacity after the token so the tail is one load and a mask
+// instead of a byte loop.
+func hashEnd(norm []byte, start int) ([]byte, uint64) {
+	if cap(norm)-len(norm) < 8 {
+		norm = append(norm, make([]byte, 8)...)[:len(norm)]
+	}
+	w := norm[start:]
+	h := uint64(len(w)) * hashM1
+	for len(w) >= 8 {
+		h = bits.RotateLeft64((h^binary.LittleEndian.Uint64(w))*hashM2, 31)
+		w = w[8:]
+	}
+	tail := binary.LittleEndian.Uint64(w[:8:8]) & (1<<(8*len(w)) - 1)
+	return norm, hashFinish(h, tail)
 }
 
 // Normalize returns the normalized tokens of s joined by single spaces. It is

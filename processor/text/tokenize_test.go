@@ -116,3 +116,17 @@ func FuzzTokenize(f *testing.F) {
 		}
 	})
 }
+
+// The tokenizer's padded-load hash must equal Hash of the token's bytes, or
+// the matcher would miss words depending on where they sit in the buffer.
+func TestTokenHashEqualsHash(t *testing.T) {
+	for _, s := range []string{"Putin", "a bb ccc dddd eeeee ffffff ggggggg hhhhhhhh iiiiiiiii", "Зеленський і Путін", "ويتكوف وبوتين في موسكو", "Erdoğan'ın straße x"} {
+		var d Doc
+		d.Tokenize(s)
+		for i, tok := range d.Tokens {
+			if want := Hash(d.Word(i)); tok.Hash != want {
+				t.Errorf("%q token %d %q: hash %x, Hash() %x", s, i, d.Word(i), tok.Hash, want)
+			}
+		}
+	}
+}
