@@ -272,6 +272,26 @@ type wordSet struct {
 	words []hashedWord
 	big   map[uint64][]string
 	stems []string
+	// filter has a bit for every word's hash and every stem's first three
+	// bytes, so most tokens of a window are rejected by one test.
+	filter [4]uint64
+}
+
+func filterBit(h uint64) (int, uint64) { return int(h >> 62), 1 << (h >> 56 & 63) }
+
+// stemFilterHash hashes the first three bytes, the shortest stem allowed.
+func stemFilterHash(w []byte) uint64 {
+	return (uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16) * 0x9E3779B97F4A7C15
+}
+
+func (s *wordSet) mark(h uint64) {
+	i, bit := filterBit(h)
+	s.filter[i] |= bit
+}
+
+func (s *wordSet) marked(h uint64) bool {
+	i, bit := filterBit(h)
+	return s.filter[i]&bit != 0
 }
 
 type hashedWord struct {
@@ -286,9 +306,15 @@ func (s *wordSet) add(ws ...dict.Word) {
 	for _, w := range ws {
 		if w.Stem {
 			s.stems = append(s.stems, w.Norm)
+			if len(w.Norm) < 3 {
+				s.filter = [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)} // cannot filter
+			} else {
+				s.mark(stemFilterHash([]byte(w.Norm)))
+			}
 			continue
 		}
 		h := text.Hash([]byte(w.Norm))
+		s.mark(h)
 		s.words = append(s.words, hashedWord{h, w.Norm})
 		if len(s.words) == bigSet {
 			s.big = map[uint64][]string{}
@@ -305,6 +331,9 @@ func (s *wordSet) empty() bool { return len(s.words) == 0 && len(s.stems) == 0 }
 
 // has reports whether word w, whose text.Hash is h, is in the set.
 func (s *wordSet) has(w []byte, h uint64) bool {
+	if !s.marked(h) && (len(w) < 3 || !s.marked(stemFilterHash(w))) {
+		return false
+	}
 	if s.big != nil {
 		for _, x := range s.big[h] {
 			if x == string(w) {
