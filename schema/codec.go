@@ -64,12 +64,14 @@ package schema
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // AppendJSON appends the canonical JSON encoding of e to dst and returns the
@@ -126,9 +128,9 @@ func (e *Enriched) appendJSON(b []byte) ([]byte, error) {
 		b = appendString(b, e.Language.Declared)
 	}
 	b = append(b, `},"headline":`...)
-	b = appendString(b, e.Headline)
+	b = appendText(b, e.Headline, e.validText)
 	b = append(b, `,"body":`...)
-	b = appendString(b, e.Body)
+	b = appendText(b, e.Body, e.validText)
 	if e.Published != "" {
 		b = append(b, `,"published":`...)
 		b = appendString(b, e.Published)
@@ -335,13 +337,24 @@ var plainByte = func() (t [256]bool) {
 
 // appendString writes s as a JSON string the way encoding/json does with
 // HTML escaping off.
-func appendString(b []byte, s string) []byte {
-	if !utf8.ValidString(s) {
+func appendString(b []byte, s string) []byte { return appendText(b, s, false) }
+
+// appendText is appendString for s that may be known to be valid UTF-8.
+func appendText(b []byte, s string, valid bool) []byte {
+	if !valid && !utf8.ValidString(s) {
 		return appendStringSlow(b, s)
 	}
 	b = append(b, '"')
 	start := 0
+	raw := unsafe.Slice(unsafe.StringData(s), len(s)) // read-only view for 8-byte loads
 	for i := 0; i < len(s); i++ {
+		// Skip eight plain bytes at a time: most of a story needs no escape.
+		for i+8 <= len(raw) && !needsAttention(binary.LittleEndian.Uint64(raw[i:]), 0xE2) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if plainByte[c] {
 			continue

@@ -42,7 +42,9 @@ func fill(v reflect.Value, n *int) {
 		v.SetBool(true)
 	case reflect.Struct:
 		for i := range v.NumField() {
-			fill(v.Field(i), n)
+			if v.Type().Field(i).IsExported() { // unexported fields are not encoded
+				fill(v.Field(i), n)
+			}
 		}
 	case reflect.Slice:
 		if v.Type() == reflect.TypeFor[json.RawMessage]() {
@@ -293,5 +295,31 @@ func TestStripMarkupLinear(t *testing.T) {
 		if !utf8.ValidString(out) {
 			t.Errorf("%s: invalid UTF-8 out", name)
 		}
+	}
+}
+
+// A record made from a decoded story skips re-validating headline and body;
+// its output must still be what encoding/json writes.
+func TestNewEnrichedFromDecodeEncodesAsEncodingJSON(t *testing.T) {
+	payload := []byte(`{"id":"n1","headline":"Київ \u2028 \"q\"","body":"واشنطن\n<b>é</b>\t\u0001","lang":"uk","x":[1]}`)
+	st, err := Decode(payload, "", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := NewEnriched(st)
+	e.Actors, e.Topics = []Actor{}, []Topic{}
+	e.People, e.Organisations, e.Places, e.Subjects = []NinjsEntity{}, []NinjsEntity{}, []NinjsEntity{}, []NinjsEntity{}
+	if !e.validText {
+		t.Fatal("NewEnriched lost Decode's validation")
+	}
+	got, err := e.AppendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := stdEncode(t, (*plainEnriched)(e)); !bytes.Equal(got, want) {
+		t.Errorf("AppendJSON:\n%s\nencoding/json:\n%s", got, want)
+	}
+	if NewEnriched(&Story{Body: "x"}).validText {
+		t.Error("a Story not from Decode must not be trusted")
 	}
 }

@@ -116,6 +116,7 @@ func Decode(payload []byte, fallbackID string, lim Limits) (*Story, error) {
 	if !utf8.ValidString(s.ID) { // fallbackID comes from the caller (e.g. a Kafka key)
 		return nil, decodeErr(ErrMissingID, -1, "fallback id is not valid UTF-8")
 	}
+	s.validText = true // the payload was checked before anything was cut from it
 	return s, nil
 }
 

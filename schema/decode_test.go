@@ -170,6 +170,10 @@ func TestDecodeFormats(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
+			if !got.validText {
+				t.Error("Decode did not mark its text as validated")
+			}
+			tt.want.validText = true
 			if !reflect.DeepEqual(*got, tt.want) {
 				t.Errorf("Decode mismatch\n got: %s\nwant: %s", dump(got), dump(&tt.want))
 			}

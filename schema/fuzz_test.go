@@ -89,11 +89,14 @@ func FuzzDecode(f *testing.F) {
 		if err != nil || !reflect.DeepEqual(s, again) {
 			t.Fatalf("second Decode differs: %v", err)
 		}
-		e := &Enriched{Schema: SchemaVersion, ID: s.ID, Format: string(s.Format), Language: Language{Detected: "und", Declared: s.Language},
-			Headline: s.Headline, Body: s.Body, Published: s.Published, Source: s.Source, URL: s.URL, Extra: s.Extra}
+		e := NewEnriched(s) // the trusted-text path: Decode's validation must hold
+		e.Language = Language{Detected: "und", Declared: s.Language}
 		rec, err := e.AppendJSON(nil)
 		if err != nil {
 			t.Fatalf("AppendJSON: %v", err)
+		}
+		if !utf8.Valid(rec) {
+			t.Fatalf("record is not valid UTF-8: %q", rec)
 		}
 		if err := ValidateEnriched(rec); err != nil {
 			t.Fatalf("record from a decoded story fails the schema: %v\n%s", err, rec)

@@ -64,6 +64,15 @@ func scanMembers(data []byte) (map[string]json.RawMessage, bool) {
 	}
 }
 
+// needsAttention reports whether any of the eight bytes in x is a quote, a
+// backslash, a control character or the byte extra, with the usual SWAR
+// tests for a byte equal to, or less than, a constant. JSON string scanning
+// and escaping skip eight plain bytes at a time with it.
+func needsAttention(x uint64, extra byte) bool {
+	q, bs, ex := x^(0x22*lsb), x^(0x5C*lsb), x^(uint64(extra)*lsb)
+	return ((q-lsb)&^q|(bs-lsb)&^bs|(ex-lsb)&^ex|(x-0x20*lsb)&^x)&msb != 0
+}
+
 // maxScanDepth bounds recursion; deeper documents go to encoding/json.
 const maxScanDepth = 64
 
@@ -187,12 +196,7 @@ func (s *scanner) str() bool {
 		// Eight bytes at a time while none of them is a quote, a backslash
 		// or a control character (the usual SWAR tests for a byte equal to,
 		// or less than, a constant).
-		for i+8 <= len(d) {
-			x := binary.LittleEndian.Uint64(d[i:])
-			q, bs := x^(0x22*lsb), x^(0x5C*lsb)
-			if ((q-lsb)&^q|(bs-lsb)&^bs|(x-0x20*lsb)&^x)&msb != 0 {
-				break
-			}
+		for i+8 <= len(d) && !needsAttention(binary.LittleEndian.Uint64(d[i:]), '"') {
 			i += 8
 		}
 		if i >= len(d) {

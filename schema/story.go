@@ -24,4 +24,8 @@ type Story struct {
 	Format    Format
 	// Extra holds the input's fields that wiretag does not interpret, verbatim.
 	Extra map[string]json.RawMessage
+
+	// validText: Decode checked that Headline and Body are valid UTF-8, so
+	// the encoder need not check again (NewEnriched carries it over).
+	validText bool
 }

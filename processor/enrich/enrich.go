@@ -139,14 +139,12 @@ func Process(s *Snapshot, opt Options, in Input) (res Result) {
 
 // copyStory is the pass-through record: the story's fields, no tags.
 func copyStory(st *schema.Story) *schema.Enriched {
-	return &schema.Enriched{
-		Schema: schema.SchemaVersion, ID: st.ID, Format: string(st.Format),
-		Language: schema.Language{Detected: "und", Declared: st.Language},
-		Headline: st.Headline, Body: st.Body, Published: st.Published, Source: st.Source, URL: st.URL, Extra: st.Extra,
-		Actors: []schema.Actor{}, Topics: []schema.Topic{},
-		People: []schema.NinjsEntity{}, Organisations: []schema.NinjsEntity{}, Places: []schema.NinjsEntity{}, Subjects: []schema.NinjsEntity{},
-		Tagger: schema.TaggerInfo{Version: "pass-through", Taxonomy: "none"},
-	}
+	e := schema.NewEnriched(st)
+	e.Language = schema.Language{Detected: "und", Declared: st.Language}
+	e.Actors, e.Topics = []schema.Actor{}, []schema.Topic{}
+	e.People, e.Organisations, e.Places, e.Subjects = []schema.NinjsEntity{}, []schema.NinjsEntity{}, []schema.NinjsEntity{}, []schema.NinjsEntity{}
+	e.Tagger = schema.TaggerInfo{Version: "pass-through", Taxonomy: "none"}
+	return e
 }
 
 func firstLines(b []byte, n int) []byte {

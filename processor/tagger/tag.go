@@ -57,19 +57,9 @@ func (t *Tagger) Tag(st *schema.Story) *schema.Enriched {
 	defer t.pool.Put(sc)
 	t.analyze(sc, st.Headline, st.Body)
 
-	rec := &schema.Enriched{
-		Schema:    schema.SchemaVersion,
-		ID:        st.ID,
-		Format:    string(st.Format),
-		Language:  schema.Language{Detected: langid.Detect(st.Language, st.Headline, st.Body), Declared: langid.Declared(st.Language)},
-		Headline:  st.Headline,
-		Body:      st.Body,
-		Published: st.Published,
-		Source:    st.Source,
-		URL:       st.URL,
-		Extra:     st.Extra,
-		Tagger:    t.info,
-	}
+	rec := schema.NewEnriched(st)
+	rec.Language = schema.Language{Detected: langid.Detect(st.Language, st.Headline, st.Body), Declared: langid.Declared(st.Language)}
+	rec.Tagger = t.info
 	rec.Actors = t.actorsOut(sc)
 	rec.Topics = t.topicsOut(sc)
 	t.fillNinjs(rec)
