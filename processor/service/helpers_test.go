@@ -59,10 +59,14 @@ func makeStories(prefix string, n int) []testStory {
 	return out
 }
 
+// eventTime is the first input record timestamp; outputs must carry their
+// input's timestamp.
+var eventTime = time.Date(2025, 11, 20, 10, 0, 0, 0, time.UTC)
+
 func storyMessages(ss []testStory) []kafka.Message {
 	msgs := make([]kafka.Message, len(ss))
 	for i, s := range ss {
-		msgs[i] = kafka.Message{Key: []byte(s.ID), Value: s.JSON, Headers: []kafka.Header{
+		msgs[i] = kafka.Message{Key: []byte(s.ID), Value: s.JSON, Time: eventTime.Add(time.Duration(i) * time.Second), Headers: []kafka.Header{
 			{Key: "traceparent", Value: []byte(fmt.Sprintf("00-%032x-%016x-01", i+1, i+1))},
 			{Key: "wiretag-source-topic", Value: []byte("forged")},
 		}}

@@ -42,7 +42,12 @@ func TestEnrichAndRouteAlerts(t *testing.T) {
 	if wantAlerts == 0 {
 		t.Fatalf("the test stories trigger no default rule with the current dictionaries; the routing test would prove nothing")
 	}
-	env.Produce(t, c.InputTopic, storyMessages(ss)...)
+	inputs := storyMessages(ss)
+	env.Produce(t, c.InputTopic, inputs...)
+	inputTime := map[string]time.Time{}
+	for _, m := range inputs {
+		inputTime[string(m.Key)] = m.Time
+	}
 
 	t0 := time.Now()
 	r := start(t, c, service.Hooks{})
@@ -71,6 +76,9 @@ func TestEnrichAndRouteAlerts(t *testing.T) {
 		}
 		if k, _ := stream.Header(m.Headers, stream.HeaderIdempotencyKey); len(k) != 32 {
 			t.Fatalf("idempotency key %q", k)
+		}
+		if want := inputTime[string(m.Key)]; !m.Time.Equal(want) {
+			t.Fatalf("enriched record %s has timestamp %s, want its input's %s", m.Key, m.Time.UTC(), want)
 		}
 		var e map[string]any
 		if err := json.Unmarshal(m.Value, &e); err != nil || e["id"] != string(m.Key) {

@@ -75,7 +75,7 @@ func (p *Processor) writeBatch(ctx context.Context, b *batch) error {
 		var outs []*output
 		for _, rec := range r.Records {
 			o := &output{story: i, kind: rec.Kind, rule: rec.Rule, msg: kafka.Message{
-				Topic: rec.Topic, Key: rec.Key, Value: rec.Value,
+				Topic: rec.Topic, Key: rec.Key, Value: rec.Value, Time: outputTime(m, now),
 				Headers: outputHeaders(*m, rec.Kind, rec.Rule, r.StoryID, p.opt.Version),
 			}}
 			if n := messageSize(&o.msg); n > p.opt.WriteBatchBytes {
@@ -328,7 +328,7 @@ func (p *Processor) acked(o *output, b *batch, stories []storyState) {
 // the value up front.
 func (p *Processor) deadLetter(m *kafka.Message, story int, f *enrich.Failure, storyID string, now time.Time) *output {
 	o := &output{story: story, kind: metrics.KindDeadLetter, msg: kafka.Message{
-		Topic: p.opt.DeadLetterTopic, Key: m.Key, Value: m.Value,
+		Topic: p.opt.DeadLetterTopic, Key: m.Key, Value: m.Value, Time: outputTime(m, now),
 		Headers: deadLetterHeaders(*m, f.Class, f.Stage, f.Err.Error(), storyID, p.opt.Version, now),
 	}}
 	if messageSize(&o.msg) > p.opt.WriteBatchBytes {
@@ -354,6 +354,18 @@ func (p *Processor) strip(o *output, why error) *output {
 		s.msg.Headers = hs
 	}
 	return &s
+}
+
+// outputTime is an output's record timestamp: its input's, as Kafka Streams
+// does, so event time survives the hop and consumers can measure lag; now
+// when the input has none. Left zero, kafka-go would send 0 and a broker
+// with CreateTime would store 1970, which time-based retention deletes at
+// the first segment roll.
+func outputTime(in *kafka.Message, now time.Time) time.Time {
+	if in.Time.IsZero() || in.Time.Unix() <= 0 {
+		return now
+	}
+	return in.Time
 }
 
 func coords(m *kafka.Message) string {
