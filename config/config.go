@@ -52,6 +52,7 @@ type Config struct {
 	ReloadInterval        time.Duration `env:"WIRETAG_RELOAD_INTERVAL" envDefault:"5s" desc:"How often the rules file and dictionary directory are checked for changes; 0 disables polling (SIGHUP still works)."`
 	HTTPAddr              string        `env:"WIRETAG_HTTP_ADDR" envDefault:":8080" desc:"Address of the HTTP server with /metrics, /healthz and /readyz; empty disables it."`
 	Pprof                 bool          `env:"WIRETAG_PPROF" envDefault:"false" desc:"Also serve Go's profiles under /debug/pprof/ on the HTTP server, for tuning under real load; off by default."`
+	MemoryLimitMB         int           `env:"WIRETAG_MEMORY_LIMIT_MB" envDefault:"100" desc:"Soft limit of the Go heap in MiB (runtime/debug.SetMemoryLimit): the GC works harder as the heap nears it, so bursts (a backlog after an outage) do not raise RSS. It never fails an allocation. GOMEMLIMIT, if set, wins; 0 disables it."`
 	LogLevel              string        `env:"WIRETAG_LOG_LEVEL" envDefault:"info" desc:"Log level: trace, debug, info, warn or error."`
 	LogFormat             string        `env:"WIRETAG_LOG_FORMAT" envDefault:"json" desc:"Log format: json or console."`
 	ShutdownTimeout       time.Duration `env:"WIRETAG_SHUTDOWN_TIMEOUT" envDefault:"20s" desc:"Deadline for a graceful shutdown: finish in-flight work, write, commit and leave the group."`
@@ -127,6 +128,11 @@ func (c Config) Validate() error {
 	}
 	if len(c.Brokers) == 0 {
 		bad("WIRETAG_BROKERS", "at least one broker is required")
+	}
+	if c.MemoryLimitMB < 0 || c.MemoryLimitMB > 1<<20 {
+		bad("WIRETAG_MEMORY_LIMIT_MB", "%d is outside 0..1048576", c.MemoryLimitMB)
+	} else if c.MemoryLimitMB > 0 && c.MemoryLimitMB < 32 {
+		bad("WIRETAG_MEMORY_LIMIT_MB", "%d MiB is below what the dictionaries and one batch need (32); the GC would run constantly", c.MemoryLimitMB)
 	}
 	for _, b := range c.Brokers {
 		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {

@@ -853,3 +853,104 @@ func headerOf(m kafka.Message, k string) string {
 	v, _ := stream.Header(m.Headers, k)
 	return v
 }
+
+// The broker throttles wiretag's writes to a trickle for 20 s while 20,000
+// stories wait on the input: a producer_byte_rate quota of 1 KB/s on the
+// client id "wiretag" makes it hold produce responses back (KIP-219), while
+// fetching is not throttled. The processor must hold its place rather than
+// buffer: fetching stops once the pipeline is full, memory stays flat (peak
+// RSS under the 150 MB budget); when the quota is lifted every story arrives.
+// This is "the broker stalls" of the performance issue, on the side that can
+// stall alone on a single broker.
+func TestDrillOutputStall(t *testing.T) {
+	d := newDrill(t, "output-stall", 3)
+	setProduceQuota(t, d.cfg.Brokers, "wiretag", 1024)
+	lifted := false
+	t.Cleanup(func() { // never leave the quota behind for the other drills
+		if !lifted {
+			setProduceQuota(t, d.cfg.Brokers, "wiretag", 0)
+		}
+	})
+	p := d.start("wiretag")
+	d.waitGroup(1)
+	d.produce(drillStories, 0)
+
+	const stall = 20 * time.Second
+	var (
+		maxRSS, maxInFlight float64
+		consumedAt          []float64 // every second
+	)
+	t0 := time.Now()
+	for time.Since(t0) < stall {
+		p.alive(t)
+		maxRSS = max(maxRSS, rssMB(p))
+		maxInFlight = max(maxInFlight, p.metric("wiretag_in_flight"))
+		if len(consumedAt) < int(time.Since(t0)/time.Second) {
+			consumedAt = append(consumedAt, d.consumed())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	committedDuring := d.committedSum()
+	fetched := d.consumed()
+	// The last ten seconds of the stall: fetching has (nearly) stopped; a
+	// throttled write that completes lets one batch more in.
+	lastTen := consumedAt[len(consumedAt)-1] - consumedAt[len(consumedAt)-11]
+	setProduceQuota(t, d.cfg.Brokers, "wiretag", 0)
+	lifted = true
+	took := d.waitDone(10 * time.Minute)
+	retries := p.metric("wiretag_produce_retries_total")
+	peak := vmHWM(p)
+	p.stop(t, 30*time.Second)
+	r := d.tally()
+	d.report(r, took, fmt.Sprintf(" stall=%.0fs fetched_during_stall=%.0f fetched_in_last_10s_of_stall=%.0f max_in_flight=%.0f committed_during_stall=%d max_rss_during_stall_mb=%.0f peak_rss_mb=%.0f produce_retries=%.0f",
+		stall.Seconds(), fetched, lastTen, maxInFlight, committedDuring, maxRSS, peak, retries))
+	if fetched >= drillStories {
+		t.Errorf("fetched all %d inputs while writes were throttled to 1 KB/s: no backpressure", drillStories)
+	}
+	if batch := 500.0; lastTen > 2*batch { // WIRETAG_BATCH_SIZE's default
+		t.Errorf("fetched %.0f more inputs in the last 10 s of the stall: buffering instead of backpressure", lastTen)
+	}
+	if maxRSS > 150 {
+		t.Errorf("RSS reached %.0f MB during the stall, over the 150 MB budget", maxRSS)
+	}
+	if r.dead != 0 {
+		t.Errorf("%d dead letters from good stories", r.dead)
+	}
+}
+
+// setProduceQuota sets (bytesPerSec > 0) or removes (0) the producer byte
+// rate quota of a client id.
+func setProduceQuota(t *testing.T, brokers []string, clientID string, bytesPerSec float64) {
+	t.Helper()
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := c.AlterClientQuotas(ctx, &kafka.AlterClientQuotasRequest{Entries: []kafka.AlterClientQuotaEntry{{
+		Entities: []kafka.AlterClientQuotaEntity{{EntityType: "client-id", EntityName: clientID}},
+		Ops:      []kafka.AlterClientQuotaOps{{Key: "producer_byte_rate", Value: bytesPerSec, Remove: bytesPerSec == 0}},
+	}}})
+	if err == nil && len(resp.Entries) == 1 && resp.Entries[0].Error != nil {
+		err = resp.Entries[0].Error
+	}
+	if err != nil {
+		t.Fatalf("producer_byte_rate=%v for client id %s: %v", bytesPerSec, clientID, err)
+	}
+}
+
+// rssMB and vmHWM read a child's current and peak resident memory.
+func rssMB(p *wproc) float64 { return procStatusMB(p, "VmRSS:") }
+func vmHWM(p *wproc) float64 { return procStatusMB(p, "VmHWM:") }
+
+func procStatusMB(p *wproc, field string) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return -1
+}

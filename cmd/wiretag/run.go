@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/wiretag/wiretag/config"
@@ -30,6 +31,10 @@ func cmdRun(args []string) int {
 		return 2
 	}
 	log := service.NewLogger(cfg, os.Stderr)
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && cfg.MemoryLimitMB > 0 {
+		debug.SetMemoryLimit(int64(cfg.MemoryLimitMB) << 20)
+		log.Debug().Int("memory_limit_mb", cfg.MemoryLimitMB).Msg("soft memory limit set")
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
