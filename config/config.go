@@ -41,6 +41,7 @@ type Config struct {
 	RetryAttempts         int           `env:"WIRETAG_RETRY_ATTEMPTS" envDefault:"5" desc:"Produce attempts before the processor reports not-ready (it keeps retrying, at the maximum backoff)."`
 	RetryBackoff          time.Duration `env:"WIRETAG_RETRY_BACKOFF" envDefault:"100ms" desc:"First backoff between produce attempts; doubles each attempt."`
 	RetryMaxBackoff       time.Duration `env:"WIRETAG_RETRY_MAX_BACKOFF" envDefault:"10s" desc:"Cap on the backoff between produce, commit and fetch attempts."`
+	CommitInterval        time.Duration `env:"WIRETAG_COMMIT_INTERVAL" envDefault:"100ms" desc:"Least time between two offset commits (0: after every write). Fewer commits leave the broker more time for the stream; a crash re-delivers at most this much more work."`
 	CommitTimeout         time.Duration `env:"WIRETAG_COMMIT_TIMEOUT" envDefault:"10s" desc:"Timeout of one offset commit (a commit blocks during a rebalance)."`
 	FetchWait             time.Duration `env:"WIRETAG_FETCH_WAIT" envDefault:"250ms" desc:"Reader MaxWait and ReadBatchTimeout; small values keep shutdown fast."`
 	SessionTimeout        time.Duration `env:"WIRETAG_SESSION_TIMEOUT" envDefault:"30s" desc:"Consumer group session timeout."`
@@ -180,6 +181,9 @@ func (c Config) Validate() error {
 	positive("WIRETAG_RETRY_BACKOFF", c.RetryBackoff)
 	positive("WIRETAG_RETRY_MAX_BACKOFF", c.RetryMaxBackoff)
 	positive("WIRETAG_COMMIT_TIMEOUT", c.CommitTimeout)
+	if c.CommitInterval < 0 || c.CommitInterval > time.Minute {
+		bad("WIRETAG_COMMIT_INTERVAL", "%s is outside 0..1m", c.CommitInterval)
+	}
 	positive("WIRETAG_FETCH_WAIT", c.FetchWait)
 	positive("WIRETAG_SESSION_TIMEOUT", c.SessionTimeout)
 	positive("WIRETAG_REBALANCE_TIMEOUT", c.RebalanceTimeout)

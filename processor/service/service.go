@@ -143,6 +143,7 @@ func Run(ctx context.Context, c config.Config, version string, log zerolog.Logge
 		RetryBackoff:    c.RetryBackoff,
 		RetryMaxBackoff: c.RetryMaxBackoff,
 		CommitTimeout:   c.CommitTimeout,
+		CommitInterval:  c.CommitInterval,
 		DrainTimeout:    drain,
 		Version:         version,
 		Log:             log,

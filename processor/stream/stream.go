@@ -66,8 +66,14 @@ type Options struct {
 	RetryBackoff    time.Duration // first backoff, doubled per attempt
 	RetryMaxBackoff time.Duration // backoff cap, also for fetch errors
 	CommitTimeout   time.Duration
-	DrainTimeout    time.Duration // after ctx is cancelled: finish, write and commit within this
-	StallTimeout    time.Duration // /healthz fails when stories are in flight and none was written for this long
+	// CommitInterval is the least time between two offset commits; 0 commits
+	// after every write. Commits cost the group coordinator a write each, so
+	// at a few thousand stories/s committing per write competes with the
+	// stream itself for the broker; a crash re-delivers at most this much
+	// more work.
+	CommitInterval time.Duration
+	DrainTimeout   time.Duration // after ctx is cancelled: finish, write and commit within this
+	StallTimeout   time.Duration // /healthz fails when stories are in flight and none was written for this long
 
 	Version  string
 	Log      zerolog.Logger
@@ -251,6 +257,11 @@ func (p *Processor) Run(ctx context.Context) error {
 		defer close(p.committerDone)
 		for range p.commits {
 			p.commit(drainCtx)
+			if p.opt.CommitInterval > 0 {
+				// Requests made meanwhile wait in the channel (one slot)
+				// and are served by the next commit, which takes all.
+				sleep(drainCtx, p.opt.CommitInterval)
+			}
 		}
 	}()
 	err := p.writeLoop(drainCtx, processed)
