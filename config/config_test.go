@@ -61,6 +61,7 @@ func TestValidationReportsEveryProblem(t *testing.T) {
 		"WIRETAG_MAX_MESSAGE_BYTES":   "20000000",
 		"WIRETAG_RETRY_ATTEMPTS":      "x",
 		"WIRETAG_MEMORY_LIMIT_MB":     "8",
+		"WIRETAG_GC_PERCENT":          "0",
 	})
 	if err == nil {
 		t.Fatal("want errors")
@@ -71,13 +72,13 @@ func TestValidationReportsEveryProblem(t *testing.T) {
 		"WIRETAG_BATCH_SIZE", "WIRETAG_BATCH_WAIT", "WIRETAG_WRITE_BATCH_TIMEOUT", "WIRETAG_REQUIRED_ACKS",
 		"WIRETAG_BALANCER", "WIRETAG_COMPRESSION", "WIRETAG_LOG_FORMAT", "WIRETAG_SASL_USERNAME",
 		"WIRETAG_SASL_PASSWORD", "WIRETAG_TLS_CERT_FILE", "WIRETAG_RULES_FILE", "WIRETAG_FETCH_MAX_BYTES",
-		"WIRETAG_RETRY_ATTEMPTS", "WIRETAG_TLS_ENABLED", "WIRETAG_MEMORY_LIMIT_MB",
+		"WIRETAG_RETRY_ATTEMPTS", "WIRETAG_TLS_ENABLED", "WIRETAG_MEMORY_LIMIT_MB", "WIRETAG_GC_PERCENT",
 	} {
 		if !strings.Contains(msg, v) {
 			t.Errorf("error does not name %s:\n%s", v, msg)
 		}
 	}
-	if n := strings.Count(msg, "\n") + 1; n < 19 {
+	if n := strings.Count(msg, "\n") + 1; n < 20 {
 		t.Errorf("only %d problems reported:\n%s", n, msg)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/rs/zerolog"
+
 	"github.com/wiretag/wiretag/config"
 	"github.com/wiretag/wiretag/processor/service"
 )
@@ -31,10 +33,7 @@ func cmdRun(args []string) int {
 		return 2
 	}
 	log := service.NewLogger(cfg, os.Stderr)
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && cfg.MemoryLimitMB > 0 {
-		debug.SetMemoryLimit(int64(cfg.MemoryLimitMB) << 20)
-		log.Debug().Int("memory_limit_mb", cfg.MemoryLimitMB).Msg("soft memory limit set")
-	}
+	tuneGC(cfg, log)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -56,4 +55,18 @@ func cmdRun(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// tuneGC applies WIRETAG_MEMORY_LIMIT_MB and, with a limit in force,
+// WIRETAG_GC_PERCENT; Go's own GOMEMLIMIT and GOGC win when set.
+func tuneGC(cfg config.Config, log zerolog.Logger) {
+	_, goLimit := os.LookupEnv("GOMEMLIMIT")
+	if !goLimit && cfg.MemoryLimitMB > 0 {
+		debug.SetMemoryLimit(int64(cfg.MemoryLimitMB) << 20)
+	}
+	limited := goLimit || cfg.MemoryLimitMB > 0
+	if _, goGC := os.LookupEnv("GOGC"); !goGC && limited {
+		debug.SetGCPercent(cfg.GCPercent)
+	}
+	log.Debug().Int64("memory_limit_bytes", debug.SetMemoryLimit(-1)).Msg("garbage collector tuned")
 }

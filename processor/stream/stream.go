@@ -344,7 +344,9 @@ func (p *Processor) fetchLoop(ctx context.Context, out chan<- *batch) {
 		}
 		p.observeFetched(&m)
 		if cur == nil {
-			cur = &batch{started: time.Now(), msgs: make([]kafka.Message, 0, p.opt.BatchSize)}
+			// Small to start: a quiet stream hands on batches of one, and a
+			// full BatchSize of kafka.Message is ~75 KB to allocate and zero.
+			cur = &batch{started: time.Now(), msgs: make([]kafka.Message, 0, min(16, p.opt.BatchSize))}
 			deadline = time.Now().Add(p.opt.BatchWait)
 		}
 		cur.msgs = append(cur.msgs, m)
