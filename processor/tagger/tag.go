@@ -38,10 +38,11 @@ type scratch struct {
 	present  []bool // entity found (actors)
 	fullSeen []bool // entity named by an alias without after_full
 	score    []float64
+	slot     []int // per entity, while building topics
 }
 
 func newScratch(n int) any {
-	return &scratch{present: make([]bool, n), fullSeen: make([]bool, n), score: make([]float64, n)}
+	return &scratch{present: make([]bool, n), fullSeen: make([]bool, n), score: make([]float64, n), slot: make([]int, n)}
 }
 
 func (s *scratch) reset() {
@@ -337,22 +338,41 @@ func (t *Tagger) actorsOut(sc *scratch) []schema.Actor {
 }
 
 func (t *Tagger) topicsOut(sc *scratch) []schema.Topic {
-	idx := map[int]int{}
-	out := []schema.Topic{}
+	// Group mentions by topic in text order, all in one allocation, as
+	// actorsOut does: count the accepted mentions per topic first.
+	clear(sc.slot)
+	n, topics := 0, 0
 	for _, f := range sc.topics {
 		ei := t.pats[f.pat].entity
 		e := &t.entities[ei]
 		if sc.score[ei] < e.threshold || !t.gateOpen(sc, e) {
 			continue
 		}
-		j, ok := idx[ei]
-		if !ok {
-			j = len(out)
-			idx[ei] = j
-			out = append(out, schema.Topic{ID: e.meta.ID, Name: e.meta.Name, Points28: e.meta.Points28, Points20: e.meta.Points20,
-				Score: math.Round(sc.score[ei]*100) / 100})
+		if sc.slot[ei] == 0 {
+			topics++
 		}
-		out[j].Mentions = append(out[j].Mentions, t.mention(sc, f))
+		sc.slot[ei]++
+		n++
+	}
+	out := make([]schema.Topic, 0, topics)
+	mentions := make([]schema.Mention, n)
+	next := 0
+	for _, f := range sc.topics {
+		ei := t.pats[f.pat].entity
+		if sc.slot[ei] <= 0 { // below threshold or gated (0), or placed (< 0: -1 - index into out)
+			if sc.slot[ei] == 0 {
+				continue
+			}
+		} else {
+			e := &t.entities[ei]
+			k := sc.slot[ei]
+			out = append(out, schema.Topic{ID: e.meta.ID, Name: e.meta.Name, Points28: e.meta.Points28, Points20: e.meta.Points20,
+				Score: math.Round(sc.score[ei]*100) / 100, Mentions: mentions[next : next : next+k]})
+			next += k
+			sc.slot[ei] = -len(out)
+		}
+		tp := &out[-sc.slot[ei]-1]
+		tp.Mentions = append(tp.Mentions, t.mention(sc, f))
 	}
 	sort.SliceStable(out, func(a, b int) bool {
 		if out[a].Score != out[b].Score {
@@ -388,8 +408,13 @@ func (t *Tagger) fillNinjs(rec *schema.Enriched) {
 			no++
 		}
 	}
-	rec.People, rec.Organisations = make([]schema.NinjsEntity, 0, np), make([]schema.NinjsEntity, 0, no)
-	rec.Places, rec.Subjects = make([]schema.NinjsEntity, 0, nc), make([]schema.NinjsEntity, 0, len(rec.Topics))
+	// One backing array for the four views, each capped so that appending
+	// to one cannot run into the next.
+	all := make([]schema.NinjsEntity, np+no+nc+len(rec.Topics))
+	rec.People = all[0:0:np]
+	rec.Organisations = all[np:np:np+no]
+	rec.Places = all[np+no : np+no : np+no+nc]
+	rec.Subjects = all[np+no+nc : np+no+nc]
 	for _, a := range rec.Actors {
 		e := schema.NinjsEntity{Name: a.Name, Rel: "mentioned", Literal: a.ID, URI: t.entities[t.byID[a.ID]].uri}
 		if a.Quoted {
