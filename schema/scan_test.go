@@ -93,6 +93,7 @@ func TestScanMembersMutations(t *testing.T) {
 	seeds := []string{
 		`{"id":"a-1","headline":"Talks \"resume\"","body":"Line one.\nLine two \u00e9 \ud83d\ude00","language":"en","n":[1,-2.5e3,{"x":null}],"ok":true}`,
 		`{"body":"\ud800\udc00 \ud800 x \udc00\\\/\b\f\r\t long enough to take the eight-byte path ......"}`,
+		`{"id":"c","headline":"\u001f \u2028 ok","body":"Quote \"x\" \\ \n\t\u0001 and   and \u00E9 and \u00e9 ........ end"}`,
 		`{"uri":"urn:x","headlines":[{"value":"H","contenttype":"text/plain"}],"bodies":[{"value":"<p>B</p>","contenttype":"text/html"}]}`,
 		` { "a" : { "b" : [ 0 , 0.0 , -0 , 1E+2 , "" ] } } `,
 	}
@@ -114,6 +115,30 @@ func TestScanMembersMutations(t *testing.T) {
 				b = []byte("{")
 			}
 		}
+		if !utf8.Valid(b) { // a cut multi-byte letter; Decode rejects it before scanning
+			continue
+		}
 		checkScan(t, b)
+		checkRecord(t, b)
+	}
+}
+
+// checkRecord: a record made from a decoded payload (whose text AppendJSON
+// does not validate again) encodes exactly as encoding/json encodes it.
+func checkRecord(t *testing.T, payload []byte) {
+	t.Helper()
+	st, err := Decode(payload, "fallback", Limits{})
+	if err != nil {
+		return
+	}
+	e := NewEnriched(st)
+	e.Actors, e.Topics = []Actor{}, []Topic{}
+	e.People, e.Organisations, e.Places, e.Subjects = []NinjsEntity{}, []NinjsEntity{}, []NinjsEntity{}, []NinjsEntity{}
+	got, err := e.AppendJSON(nil)
+	if err != nil {
+		t.Fatalf("%q: AppendJSON: %v", payload, err)
+	}
+	if want := stdEncode(t, (*plainEnriched)(e)); !bytes.Equal(got, want) {
+		t.Fatalf("%q:\nAppendJSON    %s\nencoding/json %s", payload, got, want)
 	}
 }
