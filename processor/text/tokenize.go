@@ -120,17 +120,22 @@ func (d *Doc) Tokenize(src string) {
 					if e.class() != classWord {
 						break
 					}
+					norm = append(norm, byte(e>>8)) // ASCII letters and digits fold to ASCII
 					i++
 				} else if c >= 0xC2 && c < 0xE0 && i+1 < len(src) && src[i+1]&0xC0 == 0x80 {
 					e = table[rune(c&0x1F)<<6|rune(src[i+1]&0x3F)]
 					if e.class() != classWord {
 						break
 					}
+					if f := e.rune(); f >= utf8.RuneSelf && f < 0x800 {
+						norm = append(norm, byte(0xC0|f>>6), byte(0x80|f&0x3F))
+					} else {
+						norm = appendFolded(norm, f)
+					}
 					i += 2
 				} else {
 					break
 				}
-				norm = appendFolded(norm, e.rune())
 				last = e
 				runeIdx++
 			}

@@ -130,3 +130,12 @@ func TestTokenHashEqualsHash(t *testing.T) {
 		}
 	}
 }
+
+// The tokenizer's fast path appends an ASCII letter's fold as one byte.
+func TestASCIIWordRunesFoldToASCII(t *testing.T) {
+	for c := 0; c < 0x80; c++ {
+		if e := table[c]; e.class() == classWord && e.rune() >= 0x80 {
+			t.Errorf("%q folds to %U, outside ASCII", rune(c), e.rune())
+		}
+	}
+}
