@@ -412,7 +412,7 @@ func (t *Tagger) fillNinjs(rec *schema.Enriched) {
 	// to one cannot run into the next.
 	all := make([]schema.NinjsEntity, np+no+nc+len(rec.Topics))
 	rec.People = all[0:0:np]
-	rec.Organisations = all[np:np:np+no]
+	rec.Organisations = all[np : np : np+no]
 	rec.Places = all[np+no : np+no : np+no+nc]
 	rec.Subjects = all[np+no+nc : np+no+nc]
 	for _, a := range rec.Actors {
