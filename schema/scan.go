@@ -29,39 +29,17 @@ func scanMembers(data []byte) (map[string]json.RawMessage, bool) {
 		return nil, false
 	}
 	members := make(map[string]json.RawMessage, 8)
-	s.ws()
-	if s.eat('}') {
-		return members, s.end()
-	}
-	for {
-		s.ws()
-		start := s.i
-		if !s.str() {
-			return nil, false
+	ok := s.seq('}', func() bool {
+		key, vstart, ok := s.member(0, true)
+		if ok {
+			members[key] = json.RawMessage(data[vstart:s.i:s.i])
 		}
-		key, ok := s.key(start)
-		if !ok {
-			return nil, false
-		}
-		s.ws()
-		if !s.eat(':') {
-			return nil, false
-		}
-		s.ws()
-		vstart := s.i
-		if !s.value(0) {
-			return nil, false
-		}
-		members[key] = json.RawMessage(data[vstart:s.i:s.i])
-		s.ws()
-		if s.eat(',') {
-			continue
-		}
-		if s.eat('}') {
-			return members, s.end()
-		}
+		return ok
+	})
+	if !ok || !s.end() {
 		return nil, false
 	}
+	return members, true
 }
 
 // needsAttention reports whether any of the eight bytes in x is a quote, a
@@ -115,6 +93,47 @@ func (s *scanner) key(start int) (string, bool) {
 	return unquote(raw)
 }
 
+// seq scans the rest of an object or an array after its opening bracket:
+// elements, each scanned by elem, separated by commas, up to close.
+func (s *scanner) seq(close byte, elem func() bool) bool {
+	s.ws()
+	if s.eat(close) {
+		return true
+	}
+	for {
+		s.ws()
+		if !elem() {
+			return false
+		}
+		s.ws()
+		if s.eat(',') {
+			continue
+		}
+		return s.eat(close)
+	}
+}
+
+// member scans `"key": value` and returns where the value starts, and the
+// decoded key when wantKey (nested objects do not need theirs).
+func (s *scanner) member(depth int, wantKey bool) (key string, vstart int, ok bool) {
+	start := s.i
+	if !s.str() {
+		return "", 0, false
+	}
+	if wantKey {
+		if key, ok = s.key(start); !ok {
+			return "", 0, false
+		}
+	}
+	s.ws()
+	if !s.eat(':') {
+		return "", 0, false
+	}
+	s.ws()
+	vstart = s.i
+	return key, vstart, s.value(depth)
+}
+
 func (s *scanner) value(depth int) bool {
 	if s.i >= len(s.data) || depth > maxScanDepth {
 		return false
@@ -124,46 +143,13 @@ func (s *scanner) value(depth int) bool {
 		return s.str()
 	case c == '{':
 		s.i++
-		s.ws()
-		if s.eat('}') {
-			return true
-		}
-		for {
-			s.ws()
-			if !s.str() {
-				return false
-			}
-			s.ws()
-			if !s.eat(':') {
-				return false
-			}
-			s.ws()
-			if !s.value(depth + 1) {
-				return false
-			}
-			s.ws()
-			if s.eat(',') {
-				continue
-			}
-			return s.eat('}')
-		}
+		return s.seq('}', func() bool {
+			_, _, ok := s.member(depth+1, false)
+			return ok
+		})
 	case c == '[':
 		s.i++
-		s.ws()
-		if s.eat(']') {
-			return true
-		}
-		for {
-			s.ws()
-			if !s.value(depth + 1) {
-				return false
-			}
-			s.ws()
-			if s.eat(',') {
-				continue
-			}
-			return s.eat(']')
-		}
+		return s.seq(']', func() bool { return s.value(depth + 1) })
 	case c == '-' || c >= '0' && c <= '9':
 		return s.number()
 	case c == 't':
