@@ -78,6 +78,10 @@ type File struct {
 	Kind        string
 	RequiresAny []string
 	Entries     []Entry
+	// GivenNames (person files): first names of people outside the
+	// taxonomy. A one-word person alias (a surname) right after one of them
+	// names someone else: "Andrés Rubio", "Андрей Дмитриев".
+	GivenNames []Alias
 }
 
 // Set is a loaded taxonomy and its dictionaries.

@@ -31,6 +31,13 @@ func lint(set *Set) Problems {
 				ps = append(ps, Problem{f.Path, 0, fmt.Sprintf("requires_any: %q is not an actor id", id)})
 			}
 		}
+		for _, g := range f.GivenNames {
+			if ws, err := ParseAlias(g.Text); err != nil {
+				ps = append(ps, Problem{f.Path, g.Line, fmt.Sprintf("given name %q: %v", g.Text, err)})
+			} else if len(ws) != 1 || ws[0].Stem {
+				ps = append(ps, Problem{f.Path, g.Line, fmt.Sprintf("given name %q must be one word, without *", g.Text)})
+			}
+		}
 		sp := space(f.Kind)
 		if aliasAt[sp] == nil {
 			aliasAt[sp] = map[string]seen{}

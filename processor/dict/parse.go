@@ -41,12 +41,17 @@ func parseFile(name string, data []byte) (*File, Problems) {
 			f.RequiresAny = wordList(v, bad)
 		case "entries":
 			entries = v
+		case "given_names":
+			f.GivenNames = langWords(v, bad)
 		default:
-			bad(k, "unknown key %q (want kind, requires_any, entries)", k.Value)
+			bad(k, "unknown key %q (want kind, requires_any, given_names, entries)", k.Value)
 		}
 	}
 	if f.Kind == "" {
 		bad(root, "no kind")
+	}
+	if len(f.GivenNames) > 0 && f.Kind != KindPerson {
+		bad(root, "given_names belong in a person file")
 	}
 	if entries == nil {
 		bad(root, "no entries")
@@ -173,6 +178,34 @@ func aliasOptions(n *yaml.Node, a *Alias, kind string, bad func(*yaml.Node, stri
 			bad(k, "unknown alias option %q", k.Value)
 		}
 	}
+}
+
+// langWords reads a mapping of language to a list of plain words.
+func langWords(n *yaml.Node, bad func(*yaml.Node, string, ...any)) []Alias {
+	if n.Kind != yaml.MappingNode {
+		bad(n, "want a mapping of language to list of words")
+		return nil
+	}
+	var out []Alias
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		lk, lv := n.Content[i], n.Content[i+1]
+		if !slices.Contains(Languages, lk.Value) {
+			bad(lk, "unknown language %q (want one of %v)", lk.Value, Languages)
+			continue
+		}
+		if lv.Kind != yaml.SequenceNode {
+			bad(lv, "language %s: want a list", lk.Value)
+			continue
+		}
+		for _, c := range lv.Content {
+			if c.Kind != yaml.ScalarNode || c.Value == "" {
+				bad(c, "want a non-empty word")
+				continue
+			}
+			out = append(out, Alias{Lang: lk.Value, Text: c.Value, Line: c.Line})
+		}
+	}
+	return out
 }
 
 func wordList(n *yaml.Node, bad func(*yaml.Node, string, ...any)) []string {

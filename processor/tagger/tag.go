@@ -30,25 +30,30 @@ type found struct {
 // scratch is the per-call working memory, pooled so that tagging a story
 // allocates little beyond its output.
 type scratch struct {
-	fields   [2]field
-	hits     []match.Hit
-	actors   []found
-	topics   []found
-	speech   []found
-	present  []bool // entity found (actors)
-	fullSeen []bool // entity named by an alias without after_full
-	score    []float64
-	slot     []int // per entity, while building topics
+	fields     [2]field
+	hits       []match.Hit
+	actors     []found
+	topics     []found
+	speech     []found
+	present    []bool // entity found (actors)
+	fullSeen   []bool // entity named by an alias without after_full
+	fullName   []bool // person named by a multi-word alias
+	otherNamed []bool // a different person with this person's surname is named
+	score      []float64
+	slot       []int // per entity, while building topics
 }
 
 func newScratch(n int) any {
-	return &scratch{present: make([]bool, n), fullSeen: make([]bool, n), score: make([]float64, n), slot: make([]int, n)}
+	return &scratch{present: make([]bool, n), fullSeen: make([]bool, n), fullName: make([]bool, n), otherNamed: make([]bool, n),
+		score: make([]float64, n), slot: make([]int, n)}
 }
 
 func (s *scratch) reset() {
 	s.actors, s.topics, s.speech = s.actors[:0], s.topics[:0], s.speech[:0]
 	clear(s.present)
 	clear(s.fullSeen)
+	clear(s.fullName)
+	clear(s.otherNamed)
 	clear(s.score)
 }
 
@@ -119,6 +124,9 @@ func (t *Tagger) scan(sc *scratch, fi int) {
 				if !p.alias.AfterFull {
 					sc.fullSeen[p.entity] = true
 				}
+				if p.words > 1 {
+					sc.fullName[p.entity] = true
+				}
 				sc.present[p.entity] = true
 				next[space] = h.End
 				break
@@ -146,6 +154,18 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 	}
 	if p.alias.NotDateline && isDateline(d, h) {
 		return false
+	}
+	if p.surname {
+		if afterOtherGivenName(d, h, &t.given, &t.entities[p.entity].firstNames) {
+			// Someone else of that surname is in the story: the bare
+			// surname means them, unless the taxonomy person is named in
+			// full too.
+			sc.otherNamed[p.entity] = true
+			return false
+		}
+		if sc.otherNamed[p.entity] && !sc.fullName[p.entity] {
+			return false
+		}
 	}
 	switch p.alias.Case {
 	case "upper":
@@ -180,6 +200,29 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 		return false
 	}
 	return true
+}
+
+// afterOtherGivenName reports whether a one-word person alias directly
+// follows, in the same sentence and separated only by spaces, a capitalized
+// given name from the list of other people's that is not the person's own
+// first name (own, in any case form: "Андрея Ермака"): "Andrés Rubio" is not
+// Marco Rubio. Arabic has no capitals; its given names count wherever they
+// stand.
+func afterOtherGivenName(d *text.Doc, h match.Hit, given, own *wordSet) bool {
+	if h.Clitic > 0 || h.Start == 0 {
+		return false
+	}
+	prev, cur := &d.Tokens[h.Start-1], &d.Tokens[h.Start]
+	if prev.Sent != cur.Sent || !(prev.Upper || prev.Script == text.ScriptArabic) {
+		return false
+	}
+	for _, c := range d.Src[prev.BEnd:cur.BStart] {
+		if c != ' ' && c != '\u00a0' {
+			return false
+		}
+	}
+	w := d.Word(h.Start - 1)
+	return given.has(w, prev.Hash) && !own.has(w, prev.Hash)
 }
 
 // datelineTokens is how far into a field a dateline may reach.

@@ -44,6 +44,7 @@ const defaultWindow = 8
 
 type entity struct {
 	meta        dict.Meta
+	firstNames  wordSet // persons: first words of the multi-word aliases, declined in ru/uk
 	uri         string
 	threshold   float64
 	requiresAny []int // entity indexes; a topic fires only if one of them was found
@@ -63,6 +64,7 @@ type pattern struct {
 	next     wordSet
 	notNext  wordSet
 	window   int
+	surname  bool // a one-word person alias: not after another person's given name
 	hasRules bool
 }
 
@@ -72,6 +74,7 @@ type Tagger struct {
 	byID     map[string]int
 	m        *match.Matcher // all patterns of every space, one lookup per token
 	pats     []pattern
+	given    wordSet // given names of people outside the taxonomy (dict.File.GivenNames)
 	info     schema.TaggerInfo
 	pool     sync.Pool
 }
@@ -161,6 +164,21 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 	mb := match.NewBuilder()
 	var problems dict.Problems
 	for _, f := range set.Files {
+		for _, g := range f.GivenNames {
+			ws, err := dict.ParseAlias(g.Text)
+			if err != nil || len(ws) != 1 {
+				continue // reported by lint
+			}
+			forms := []string{ws[0].Norm}
+			if ws[0].Inflect {
+				forms = dict.Forms(ws[0].Norm, g.Lang)
+			}
+			for _, form := range forms {
+				t.given.add(dict.Word{Norm: form})
+			}
+		}
+	}
+	for _, f := range set.Files {
 		for _, e := range f.Entries {
 			ei, ok := t.byID[e.ID]
 			if !ok {
@@ -198,6 +216,18 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 					p.space = spaceSpeech
 				default:
 					p.space = spaceActor
+				}
+				if f.Kind == dict.KindPerson && len(words) == 1 && !t.given.empty() {
+					p.surname, p.hasRules = true, true
+				}
+				if f.Kind == dict.KindPerson && len(words) > 1 && !words[0].Stem {
+					forms := []string{words[0].Norm}
+					if a.Lang == "ru" || a.Lang == "uk" {
+						forms = dict.Forms(words[0].Norm, a.Lang)
+					}
+					for _, form := range forms {
+						ent.firstNames.add(dict.Word{Norm: form})
+					}
 				}
 				mb.Add(words, a.Lang, int32(len(t.pats)))
 				t.pats = append(t.pats, p)

@@ -65,6 +65,13 @@ func TestTagCases(t *testing.T) {
 		{"surname needs the full name first", "Powell spoke.", nil},
 		{"surname after the full name", "Jonathan Powell arrived. Later Powell spoke.", []string{"jonathan_powell"}},
 		{"lower-case common word is not the surname", "António Costa visitó la costa.", []string{"antonio_costa"}},
+		{"another person's given name before the surname", "Eric Witkoff spoke.", nil},
+		{"and that person's later bare surname", "Eric Witkoff spoke. Then Witkoff left.", nil},
+		{"unless the taxonomy person is named in full", "Steve Witkoff met Eric Witkoff. Witkoff left.", []string{"steve_witkoff"}},
+		{"a given name across punctuation does not count", "Eric, Witkoff said.", []string{"steve_witkoff"}},
+		{"a title is not a given name", "President Putin said.", []string{"vladimir_putin"}},
+		{"declined given name", "Андрея Путина не было.", nil},
+		{"the person's own first name in another case", "Стива Уиткоффа ждали.", []string{"steve_witkoff"}},
 		{"exact-case acronym", "ap news and AP reported", []string{"associated_press"}},
 		{"venue capital does not count", "Talks in Moscow ended.", nil},
 		{"capital as government counts", "Moscow rejected the text.", []string{"ru"}},
@@ -283,6 +290,13 @@ entries:
   steve_witkoff:
     aliases:
       en: [Putin]
+given_names:
+  en: [Ann Lee, Bo*]
+`)
+	write("media.yaml", `kind: media
+given_names:
+  en: [Ann]
+entries: {}
 `)
 	_, err := NewFromDir(dir)
 	if err == nil {
@@ -296,6 +310,9 @@ entries:
 		`people.yaml:8: case must be upper or exact`,
 		`people.yaml:9: unknown language "xx"`,
 		`people.yaml:12: alias "Putin" of steve_witkoff conflicts with the same alias of vladimir_putin`,
+		`people.yaml:14: given name "Ann Lee" must be one word, without *`,
+		`people.yaml:14: given name "Bo*": stem "bo"* is shorter than 3 letters`,
+		`media.yaml:1: given_names belong in a person file`,
 		`no dictionary entry for:`,
 	} {
 		if !strings.Contains(msg, want) {
