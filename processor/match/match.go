@@ -242,9 +242,62 @@ func (m *Matcher) At(d *text.Doc, i int, hits []Hit) []Hit {
 	hits = m.from(d, i, w, d.Tokens[i].Hash, 0, hits)
 	if d.Tokens[i].Script == text.ScriptArabic && len(w) > 4 {
 		hits = m.clitics(d, i, w, hits)
+		var buf [96]byte
+		r0, r1 := withoutEnclitic(w, buf[:0])
+		for _, v := range [2][]byte{r0, r1} {
+			if v != nil {
+				hits = m.from(d, i, v, text.Hash(v), 0, hits)
+				hits = m.clitics(d, i, v, hits)
+			}
+		}
 	}
 	return hits
 }
+
+// Arabic pronoun suffixes (normalized): its/her, their, their two, our,
+// your. The one-letter ه (his) is left out, because after taa-marbuta
+// folding (ة → ه) half of all nouns end in it; only its form after a
+// taa-marbuta noun, ـته, is read.
+var enclitics = []string{"هما", "ها", "هم", "هن", "نا", "كم"}
+
+const (
+	taa       = "ت"
+	haa       = "ه"
+	taaMarbut = "ه" // ة after normalization
+)
+
+// withoutEnclitic returns the readings of the Arabic word w without a
+// pronoun suffix: the stem as it stands, and, when it ends in ت, with the
+// taa marbuta that a suffix turns into ت restored (خطتها → خطه, i.e. خطة).
+// Like proclitic removal it is guarded by the dictionary: a reading counts
+// only if it starts a pattern. At least three letters must remain. Restored
+// readings are built in buf (the caller's scratch, empty, capacity ≥ 96).
+func withoutEnclitic(w, buf []byte) (r0, r1 []byte) {
+	var rem []byte
+	for _, suf := range enclitics {
+		if hasSuffix(w, suf) {
+			rem = w[:len(w)-len(suf)]
+			break
+		}
+	}
+	if rem == nil {
+		if hasSuffix(w, taa+haa) && len(w) <= cap(buf) {
+			if r := w[:len(w)-len(haa)-len(taa)]; len(r) >= 4 {
+				return append(append(buf, r...), taaMarbut...), nil
+			}
+		}
+		return nil, nil
+	}
+	if len(rem) < 6 {
+		return nil, nil
+	}
+	if hasSuffix(rem, taa) && len(rem) <= cap(buf) {
+		return rem, append(append(buf, rem[:len(rem)-len(taa)]...), taaMarbut...)
+	}
+	return rem, nil
+}
+
+func hasSuffix(b []byte, s string) bool { return len(b) >= len(s) && string(b[len(b)-len(s):]) == s }
 
 // from matches with first-token form w, whose hash is h (the token itself or
 // a remainder after proclitics).
@@ -288,6 +341,15 @@ func (m *Matcher) descend(d *text.Doc, ni int32, start, next, clitic int, hits [
 	if n.hasExact {
 		if c := m.edges.get(ni, d.Tokens[next].Hash, w); c != 0 {
 			hits = m.descend(d, c, start, next+1, clitic, hits)
+		} else if d.Tokens[next].Script == text.ScriptArabic && len(w) > 6 {
+			// The last word of a phrase may carry a pronoun: إعادة إعمارها.
+			var buf [96]byte
+			r0, r1 := withoutEnclitic(w, buf[:0])
+			for _, v := range [2][]byte{r0, r1} {
+				if c := m.edges.get(ni, text.Hash(v), v); v != nil && c != 0 {
+					hits = m.descend(d, c, start, next+1, clitic, hits)
+				}
+			}
 		}
 	}
 	for _, e := range n.stems {
