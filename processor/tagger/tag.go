@@ -274,10 +274,14 @@ func previousWord(d *text.Doc, h match.Hit) ([]byte, uint64, bool) {
 	return d.Word(h.Start - 1), d.Tokens[h.Start-1].Hash, true
 }
 
+// nearAny reports whether one of words stands within window tokens of the
+// hit, in its sentence: a word across a full stop is context of another
+// statement ("…260,000 soldiers. No cap for volunteers…").
 func nearAny(d *text.Doc, h match.Hit, window int, words *wordSet) bool {
 	lo, hi := max(h.Start-window, 0), min(h.End+window, len(d.Tokens))
+	sent := d.Tokens[h.Start].Sent
 	for j := lo; j < hi; j++ {
-		if j >= h.Start && j < h.End {
+		if j >= h.Start && j < h.End || d.Tokens[j].Sent != sent {
 			continue
 		}
 		if words.has(d.Word(j), d.Tokens[j].Hash) {

@@ -92,6 +92,7 @@ func TestTagCases(t *testing.T) {
 		{"two weak cues are", "Russia: a truce, then another truce.", []string{"#ceasefire", "ru"}},
 		{"context: the plant", "Russia and the Zaporizhzhia nuclear site of the IAEA.", []string{"#zaporizhzhia_npp", "ru"}},
 		{"context: the region is not the plant", "Russia holds part of the Zaporizhzhia region.", []string{"#territory", "ru"}},
+		{"context words count in the same sentence only", "Russia spoke of the IAEA. Zaporizhzhia was quiet.", []string{"ru"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
