@@ -97,11 +97,34 @@ func parseFile(name string, data []byte) (*File, Problems) {
 }
 
 func aliases(n *yaml.Node, kind string, bad func(*yaml.Node, string, ...any)) []Alias {
-	if n.Kind != yaml.MappingNode {
-		bad(n, "aliases must be a mapping of language to list")
-		return nil
-	}
 	var out []Alias
+	perLanguage(n, "aliases", bad, func(lang string, item *yaml.Node) {
+		a := Alias{Lang: lang, Line: item.Line, Weight: 1}
+		switch item.Kind {
+		case yaml.ScalarNode:
+			a.Text = item.Value
+		case yaml.MappingNode:
+			aliasOptions(item, &a, kind, bad)
+		default:
+			bad(item, "alias must be a string or a mapping")
+			return
+		}
+		if a.Text == "" {
+			bad(item, "empty alias")
+			return
+		}
+		out = append(out, a)
+	})
+	return out
+}
+
+// perLanguage walks a mapping of language to list, reporting unknown
+// languages and non-lists, and calls each for every item.
+func perLanguage(n *yaml.Node, what string, bad func(*yaml.Node, string, ...any), each func(lang string, item *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		bad(n, "%s must be a mapping of language to list", what)
+		return
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		lk, lv := n.Content[i], n.Content[i+1]
 		if !slices.Contains(Languages, lk.Value) {
@@ -113,24 +136,9 @@ func aliases(n *yaml.Node, kind string, bad func(*yaml.Node, string, ...any)) []
 			continue
 		}
 		for _, item := range lv.Content {
-			a := Alias{Lang: lk.Value, Line: item.Line, Weight: 1}
-			switch item.Kind {
-			case yaml.ScalarNode:
-				a.Text = item.Value
-			case yaml.MappingNode:
-				aliasOptions(item, &a, kind, bad)
-			default:
-				bad(item, "alias must be a string or a mapping")
-				continue
-			}
-			if a.Text == "" {
-				bad(item, "empty alias")
-				continue
-			}
-			out = append(out, a)
+			each(lk.Value, item)
 		}
 	}
-	return out
 }
 
 func aliasOptions(n *yaml.Node, a *Alias, kind string, bad func(*yaml.Node, string, ...any)) {
@@ -182,29 +190,14 @@ func aliasOptions(n *yaml.Node, a *Alias, kind string, bad func(*yaml.Node, stri
 
 // langWords reads a mapping of language to a list of plain words.
 func langWords(n *yaml.Node, bad func(*yaml.Node, string, ...any)) []Alias {
-	if n.Kind != yaml.MappingNode {
-		bad(n, "want a mapping of language to list of words")
-		return nil
-	}
 	var out []Alias
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		lk, lv := n.Content[i], n.Content[i+1]
-		if !slices.Contains(Languages, lk.Value) {
-			bad(lk, "unknown language %q (want one of %v)", lk.Value, Languages)
-			continue
+	perLanguage(n, "given_names", bad, func(lang string, c *yaml.Node) {
+		if c.Kind != yaml.ScalarNode || c.Value == "" {
+			bad(c, "want a non-empty word")
+			return
 		}
-		if lv.Kind != yaml.SequenceNode {
-			bad(lv, "language %s: want a list", lk.Value)
-			continue
-		}
-		for _, c := range lv.Content {
-			if c.Kind != yaml.ScalarNode || c.Value == "" {
-				bad(c, "want a non-empty word")
-				continue
-			}
-			out = append(out, Alias{Lang: lk.Value, Text: c.Value, Line: c.Line})
-		}
-	}
+		out = append(out, Alias{Lang: lang, Text: c.Value, Line: c.Line})
+	})
 	return out
 }
 
