@@ -279,7 +279,6 @@ type commitGate struct {
 	stream.Fetcher
 	closed  atomic.Bool
 	commits atomic.Int64
-	onOK    func()
 }
 
 func (g *commitGate) CommitMessages(ctx context.Context, msgs ...kafka.Message) error {
@@ -289,9 +288,6 @@ func (g *commitGate) CommitMessages(ctx context.Context, msgs ...kafka.Message) 
 	err := g.Fetcher.CommitMessages(ctx, msgs...)
 	if err == nil {
 		g.commits.Add(1)
-		if g.onOK != nil {
-			g.onOK()
-		}
 	}
 	return err
 }
@@ -310,9 +306,7 @@ func TestRestartMidStream(t *testing.T) {
 			env.Produce(t, c.InputTopic, storyMessages(ss)...)
 
 			gate := &commitGate{}
-			var observedAtLastCommit atomic.Int64
 			var observed atomic.Int64
-			gate.onOK = func() { observedAtLastCommit.Store(observed.Load()) }
 			r1 := start(t, c, service.Hooks{
 				WrapFetcher: func(f stream.Fetcher) stream.Fetcher { gate.Fetcher = f; return gate },
 				Observe: func(stream.Outcome) {
@@ -332,11 +326,15 @@ func TestRestartMidStream(t *testing.T) {
 				t.Errorf("stop took %s, above WIRETAG_SHUTDOWN_TIMEOUT %s", stopTook, c.ShutdownTimeout)
 			}
 			first := observed.Load()
-			window := first - observedAtLastCommit.Load()
+			// The uncommitted window, read from the broker: stories handled
+			// in the first run past the group's committed offsets. (Counting
+			// stories handled when the last commit succeeded overstated what
+			// that commit covered once commits were paced.)
 			committed := int64(0)
 			for _, o := range env.Committed(t, c.GroupID, c.InputTopic) {
 				committed += max(o, 0)
 			}
+			window := first - committed
 
 			r2 := start(t, c, service.Hooks{})
 			waitAllHandled(t, env, c, 90*time.Second)
