@@ -91,7 +91,9 @@ func (t *Tagger) analyze(sc *scratch, headline, body string) {
 // scan runs the matcher over one field once for all spaces. Within each
 // space selection is leftmost-longest: at each token the longest candidate
 // whose context rules hold wins and that space resumes after it; when none
-// holds it moves one token on.
+// holds it moves one token on. In the topic space, cues of other topics
+// with the same span count too ("adhésion" near both the EU and NATO is
+// evidence for both), each topic once.
 func (t *Tagger) scan(sc *scratch, fi int) {
 	d := &sc.fields[fi].doc
 	var next [nSpaces]int
@@ -107,9 +109,13 @@ func (t *Tagger) scan(sc *scratch, fi int) {
 			if i < next[space] {
 				continue
 			}
+			accepted := -1 // End of the accepted topic cue; other topics' cues of that length count too
 			for _, h := range sc.hits {
 				p := &t.pats[h.ID]
-				if p.space != space || (p.hasRules && !t.holds(sc, d, p, h)) {
+				if p.space != space || (accepted >= 0 && (h.End != accepted || t.topicTaken(sc, p.entity, fi, h.Start))) {
+					continue
+				}
+				if p.hasRules && !t.holds(sc, d, p, h) {
 					continue
 				}
 				f := found{field: fi, hit: h, pat: h.ID}
@@ -129,10 +135,28 @@ func (t *Tagger) scan(sc *scratch, fi int) {
 				}
 				sc.present[p.entity] = true
 				next[space] = h.End
-				break
+				if space != spaceTopic {
+					break
+				}
+				accepted = h.End
 			}
 		}
 	}
+}
+
+// topicTaken reports whether a cue of topic entity was already accepted at
+// this position: one word counts once per topic.
+func (t *Tagger) topicTaken(sc *scratch, entity, field, start int) bool {
+	for i := len(sc.topics) - 1; i >= 0; i-- {
+		f := &sc.topics[i]
+		if f.field != field || f.hit.Start != start {
+			return false
+		}
+		if t.pats[f.pat].entity == entity {
+			return true
+		}
+	}
+	return false
 }
 
 // byPreference orders candidates at one position: longest first, then the

@@ -92,6 +92,7 @@ func TestTagCases(t *testing.T) {
 		{"two weak cues are", "Russia: a truce, then another truce.", []string{"#ceasefire", "ru"}},
 		{"context: the plant", "Russia and the Zaporizhzhia nuclear site of the IAEA.", []string{"#zaporizhzhia_npp", "ru"}},
 		{"context: the region is not the plant", "Russia holds part of the Zaporizhzhia region.", []string{"#territory", "ru"}},
+		{"one word may be a cue of two topics", "Russia and the union: accession.", []string{"#peace_plan", "#territory", "ru"}},
 		{"context words count in the same sentence only", "Russia spoke of the IAEA. Zaporizhzhia was quiet.", []string{"ru"}},
 	}
 	for _, tt := range tests {
@@ -101,6 +102,19 @@ func TestTagCases(t *testing.T) {
 				t.Errorf("Tag(%q) = %v, want %v", tt.body, got, tt.want)
 			}
 		})
+	}
+}
+
+// Two variants of one topic's cue at the same word count once.
+func TestCueCountsOncePerTopic(t *testing.T) {
+	rec := testTagger(t).Tag(&schema.Story{ID: "t", Body: "Russia and the union: accession."})
+	for _, tp := range rec.Topics {
+		if tp.ID == "territory" && (tp.Score != 1 || len(tp.Mentions) != 1) {
+			t.Errorf("territory: score %v, %d mentions; want 1 and 1", tp.Score, len(tp.Mentions))
+		}
+	}
+	if len(rec.Topics) != 2 {
+		t.Errorf("topics %v, want peace_plan and territory", ids(rec))
 	}
 }
 
