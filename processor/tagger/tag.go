@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"unicode"
 
 	"github.com/wiretag/wiretag/processor/dict"
@@ -260,6 +261,9 @@ func isDateline(d *text.Doc, h match.Hit) bool {
 	if h.Start >= datelineTokens {
 		return false
 	}
+	if h.Start == 0 && dateFollows(d.Src[d.Tokens[h.End-1].BEnd:]) {
+		return true // "Москва. 30 ноября. ИНТЕРФАКС", "Kyiv, Dec 3 -" in any case
+	}
 	orig := d.Original(h.Start, h.End-1)
 	letters := 0
 	for _, r := range orig {
@@ -271,6 +275,17 @@ func isDateline(d *text.Doc, h match.Hit) bool {
 		}
 	}
 	return letters >= 2
+}
+
+// dateFollows reports whether rest starts with a comma or full stop and then
+// a number, the shape of a dateline's date.
+func dateFollows(rest string) bool {
+	rest = strings.TrimLeft(rest, " ")
+	if rest == "" || (rest[0] != ',' && rest[0] != '.') {
+		return false
+	}
+	rest = strings.TrimLeft(rest[1:], " ")
+	return rest != "" && rest[0] >= '0' && rest[0] <= '9'
 }
 
 // previousWord is the word before a hit for prev / not_prev. An Arabic

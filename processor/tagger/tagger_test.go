@@ -81,6 +81,8 @@ func TestTagCases(t *testing.T) {
 		{"venue capital does not count", "Talks in Moscow ended.", nil},
 		{"capital as government counts", "Moscow rejected the text.", []string{"ru"}},
 		{"dateline capital is a venue", "MOSCOW - The talks went on.", nil},
+		{"a dateline with a date is a venue in any case", "Moscow, 30 Nov - The talks went on.", nil},
+		{"a first word followed by a comma and words is not a dateline", "Moscow, however, rejected it.", []string{"ru"}},
 		{"capital in capitals later in the text still counts", "Talks went on. Then MOSCOW rejected it.", []string{"ru"}},
 		{"stem", "России и Россией", []string{"ru"}},
 		{"arabic venue with a separate preposition", "المحادثات في موسكو", nil},
