@@ -82,6 +82,11 @@ type File struct {
 	// taxonomy. A one-word person alias (a surname) right after one of them
 	// names someone else: "Andrés Rubio", "Андрей Дмитриев".
 	GivenNames []Alias
+	// OtherConflicts (topic files): places and parties of other conflicts.
+	// A cue does not count in a sentence that names one: a peace treaty
+	// between Armenia and Azerbaijan, peacekeepers in Transnistria.
+	OtherConflicts []string
+	OtherLine      int
 }
 
 // Set is a loaded taxonomy and its dictionaries.

@@ -31,6 +31,13 @@ func lint(set *Set) Problems {
 				ps = append(ps, Problem{f.Path, 0, fmt.Sprintf("requires_any: %q is not an actor id", id)})
 			}
 		}
+		for _, w := range f.OtherConflicts {
+			if ws, err := ParseAlias(w); err != nil {
+				ps = append(ps, Problem{f.Path, f.OtherLine, fmt.Sprintf("other_conflicts %q: %v", w, err)})
+			} else if len(ws) != 1 {
+				ps = append(ps, Problem{f.Path, f.OtherLine, fmt.Sprintf("other_conflicts %q must be one word", w)})
+			}
+		}
 		for _, g := range f.GivenNames {
 			if ws, err := ParseAlias(g.Text); err != nil {
 				ps = append(ps, Problem{f.Path, g.Line, fmt.Sprintf("given name %q: %v", g.Text, err)})

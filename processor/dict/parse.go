@@ -43,8 +43,10 @@ func parseFile(name string, data []byte) (*File, Problems) {
 			entries = v
 		case "given_names":
 			f.GivenNames = langWords(v, bad)
+		case "other_conflicts":
+			f.OtherConflicts, f.OtherLine = wordList(v, bad), v.Line
 		default:
-			bad(k, "unknown key %q (want kind, requires_any, given_names, entries)", k.Value)
+			bad(k, "unknown key %q (want kind, requires_any, given_names, other_conflicts, entries)", k.Value)
 		}
 	}
 	if f.Kind == "" {
@@ -52,6 +54,9 @@ func parseFile(name string, data []byte) (*File, Problems) {
 	}
 	if len(f.GivenNames) > 0 && f.Kind != KindPerson {
 		bad(root, "given_names belong in a person file")
+	}
+	if len(f.OtherConflicts) > 0 && f.Kind != KindTopic {
+		bad(root, "other_conflicts belong in a topic file")
 	}
 	if entries == nil {
 		bad(root, "no entries")

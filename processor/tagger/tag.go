@@ -180,6 +180,9 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 	if p.alias.NotDateline && isDateline(d, h) {
 		return false
 	}
+	if p.space == spaceTopic && !t.others.empty() && nearAny(d, h, sentenceWindow, &t.others) {
+		return false // a sentence about another conflict
+	}
 	if p.surname {
 		if afterOtherGivenName(d, h, &t.given, &t.entities[p.entity].firstNames) {
 			// Someone else of that surname is in the story: the bare
@@ -249,6 +252,10 @@ func afterOtherGivenName(d *text.Doc, h match.Hit, given, own *wordSet) bool {
 	w := d.Word(h.Start - 1)
 	return given.has(w, prev.Hash) && !own.has(w, prev.Hash)
 }
+
+// sentenceWindow is wide enough that nearAny, which stays within the
+// sentence, looks at the whole sentence.
+const sentenceWindow = 80
 
 // datelineTokens is how far into a field a dateline may reach.
 const datelineTokens = 3

@@ -75,6 +75,7 @@ type Tagger struct {
 	m        *match.Matcher // all patterns of every space, one lookup per token
 	pats     []pattern
 	given    wordSet // given names of people outside the taxonomy (dict.File.GivenNames)
+	others   wordSet // other conflicts' places and parties (dict.File.OtherConflicts)
 	info     schema.TaggerInfo
 	pool     sync.Pool
 }
@@ -164,6 +165,11 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 	mb := match.NewBuilder()
 	var problems dict.Problems
 	for _, f := range set.Files {
+		for _, w := range f.OtherConflicts {
+			if ws, err := dict.ParseAlias(w); err == nil && len(ws) == 1 {
+				t.others.add(ws...)
+			}
+		}
 		for _, g := range f.GivenNames {
 			ws, err := dict.ParseAlias(g.Text)
 			if err != nil || len(ws) != 1 {
@@ -216,6 +222,9 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 					p.space = spaceSpeech
 				default:
 					p.space = spaceActor
+				}
+				if p.space == spaceTopic && !t.others.empty() {
+					p.hasRules = true // the other-conflicts check
 				}
 				if f.Kind == dict.KindPerson && len(words) == 1 && !t.given.empty() {
 					p.surname, p.hasRules = true, true

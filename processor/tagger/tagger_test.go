@@ -95,6 +95,8 @@ func TestTagCases(t *testing.T) {
 		{"context: the plant", "Russia and the Zaporizhzhia nuclear site of the IAEA.", []string{"#zaporizhzhia_npp", "ru"}},
 		{"context: the region is not the plant", "Russia holds part of the Zaporizhzhia region.", []string{"#territory", "ru"}},
 		{"one word may be a cue of two topics", "Russia and the union: accession.", []string{"#peace_plan", "#territory", "ru"}},
+		{"a cue in a sentence about another conflict does not count", "Russia and Sudan agreed a ceasefire.", []string{"ru"}},
+		{"another conflict in another sentence does not matter", "Russia agreed a ceasefire. Sudan was quiet.", []string{"#ceasefire", "ru"}},
 		{"context words count in the same sentence only", "Russia spoke of the IAEA. Zaporizhzhia was quiet.", []string{"ru"}},
 	}
 	for _, tt := range tests {
@@ -318,6 +320,7 @@ given_names:
 	write("media.yaml", `kind: media
 given_names:
   en: [Ann]
+other_conflicts: [Sudan, South Sudan]
 entries: {}
 `)
 	_, err := NewFromDir(dir)
@@ -335,6 +338,8 @@ entries: {}
 		`people.yaml:14: given name "Ann Lee" must be one word, without *`,
 		`people.yaml:14: given name "Bo*": stem "bo"* is shorter than 3 letters`,
 		`media.yaml:1: given_names belong in a person file`,
+		`media.yaml:1: other_conflicts belong in a topic file`,
+		`media.yaml:4: other_conflicts "South Sudan" must be one word`,
 		`no dictionary entry for:`,
 	} {
 		if !strings.Contains(msg, want) {
