@@ -36,10 +36,12 @@ type scratch struct {
 	actors     []found
 	topics     []found
 	speech     []found
-	present    []bool // entity found (actors)
-	fullSeen   []bool // entity named by an alias without after_full
-	fullName   []bool // person named by a multi-word alias
-	otherNamed []bool // a different person with this person's surname is named
+	present    []bool     // entity found (actors)
+	fullSeen   []bool     // entity named by an alias without after_full
+	fullName   []bool     // person named by a multi-word alias
+	otherNamed []bool     // a different person with this person's surname is named
+	otherSent  [2][]int32 // per field: sentences that name another conflict
+	otherDone  [2]bool    // otherSent computed
 	score      []float64
 	slot       []int // per entity, while building topics
 }
@@ -55,6 +57,7 @@ func (s *scratch) reset() {
 	clear(s.fullSeen)
 	clear(s.fullName)
 	clear(s.otherNamed)
+	s.otherDone = [2]bool{}
 	clear(s.score)
 }
 
@@ -180,7 +183,7 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 	if p.alias.NotDateline && isDateline(d, h) {
 		return false
 	}
-	if p.space == spaceTopic && !t.others.empty() && nearAny(d, h, sentenceWindow, &t.others) {
+	if p.space == spaceTopic && !t.others.empty() && t.otherConflictSentence(sc, d, h) {
 		return false // a sentence about another conflict
 	}
 	if p.surname {
@@ -253,9 +256,26 @@ func afterOtherGivenName(d *text.Doc, h match.Hit, given, own *wordSet) bool {
 	return given.has(w, prev.Hash) && !own.has(w, prev.Hash)
 }
 
-// sentenceWindow is wide enough that nearAny, which stays within the
-// sentence, looks at the whole sentence.
-const sentenceWindow = 80
+// otherConflictSentence reports whether the hit's sentence names another
+// conflict (Tagger.others). The sentences of a field are marked in one pass
+// over its tokens the first time a topic cue asks.
+func (t *Tagger) otherConflictSentence(sc *scratch, d *text.Doc, h match.Hit) bool {
+	fi := 0
+	if d == &sc.fields[1].doc {
+		fi = 1
+	}
+	marks := &sc.otherSent[fi]
+	if !sc.otherDone[fi] {
+		sc.otherDone[fi] = true
+		*marks = (*marks)[:0]
+		for j := range d.Tokens {
+			if t.others.has(d.Word(j), d.Tokens[j].Hash) {
+				*marks = append(*marks, d.Tokens[j].Sent)
+			}
+		}
+	}
+	return slices.Contains(*marks, d.Tokens[h.Start].Sent)
+}
 
 // datelineTokens is how far into a field a dateline may reach.
 const datelineTokens = 3
