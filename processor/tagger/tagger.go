@@ -312,25 +312,43 @@ type wordSet struct {
 	big   map[uint64][]string
 	stems []string
 	// filter has a bit for every word's hash and every stem's first three
-	// bytes, so most tokens of a window are rejected by one test.
-	filter [4]uint64
+	// bytes, so most tokens of a window are rejected by one test. It grows
+	// with the set (about 32 bits per entry, at least 256), so a long list
+	// such as the other-conflict words stays selective.
+	filter   []uint64
+	noFilter bool // a stem shorter than three bytes: every word must be checked
 }
-
-func filterBit(h uint64) (int, uint64) { return int(h >> 62), 1 << (h >> 56 & 63) }
 
 // stemFilterHash hashes the first three bytes, the shortest stem allowed.
 func stemFilterHash(w []byte) uint64 {
-	return (uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16) * 0x9E3779B97F4A7C15
+	k := (uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16) * 0x9E3779B97F4A7C15
+	return k ^ k>>29
 }
 
-func (s *wordSet) mark(h uint64) {
-	i, bit := filterBit(h)
-	s.filter[i] |= bit
-}
+func (s *wordSet) mark(h uint64) { s.filter[(h>>6)&uint64(len(s.filter)-1)] |= 1 << (h & 63) }
 
 func (s *wordSet) marked(h uint64) bool {
-	i, bit := filterBit(h)
-	return s.filter[i]&bit != 0
+	return s.filter[(h>>6)&uint64(len(s.filter)-1)]&(1<<(h&63)) != 0
+}
+
+// refilter sizes the filter for the set's entries and marks them all.
+func (s *wordSet) refilter() {
+	n := 4
+	for n*64 < 32*(len(s.words)+len(s.stems)) {
+		n *= 2
+	}
+	if len(s.filter) == n {
+		return
+	}
+	s.filter = make([]uint64, n)
+	for _, w := range s.words {
+		s.mark(w.h)
+	}
+	for _, st := range s.stems {
+		if len(st) >= 3 {
+			s.mark(stemFilterHash([]byte(st)))
+		}
+	}
 }
 
 type hashedWord struct {
@@ -346,15 +364,18 @@ func (s *wordSet) add(ws ...dict.Word) {
 		if w.Stem {
 			s.stems = append(s.stems, w.Norm)
 			if len(w.Norm) < 3 {
-				s.filter = [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)} // cannot filter
-			} else {
+				s.noFilter = true
+			}
+			s.refilter()
+			if len(w.Norm) >= 3 {
 				s.mark(stemFilterHash([]byte(w.Norm)))
 			}
 			continue
 		}
 		h := text.Hash([]byte(w.Norm))
-		s.mark(h)
 		s.words = append(s.words, hashedWord{h, w.Norm})
+		s.refilter()
+		s.mark(h)
 		if len(s.words) == bigSet {
 			s.big = map[uint64][]string{}
 			for _, hw := range s.words {
@@ -370,7 +391,10 @@ func (s *wordSet) empty() bool { return len(s.words) == 0 && len(s.stems) == 0 }
 
 // has reports whether word w, whose text.Hash is h, is in the set.
 func (s *wordSet) has(w []byte, h uint64) bool {
-	if !s.marked(h) && (len(w) < 3 || !s.marked(stemFilterHash(w))) {
+	if len(s.filter) == 0 {
+		return false // empty
+	}
+	if !s.noFilter && !s.marked(h) && (len(w) < 3 || !s.marked(stemFilterHash(w))) {
 		return false
 	}
 	if s.big != nil {
