@@ -3,12 +3,20 @@ package dict
 import "strings"
 
 // Forms returns the normalized case forms of a Russian or Ukrainian name or
-// noun in the nominative (already normalized: lower case, ё as е), the word
+// noun in the nominative (for German: the word and its genitive in -s) (already normalized: lower case, ё as е), the word
 // itself first. The rules follow the declension classes of surnames and first
 // names in news copy; they over-generate a little on purpose, since a form that
 // never occurs costs nothing, while a missing one loses a mention. Generic
 // stemmers are not used: they cut names (Лавров → лавр, Рубио → руб).
 func Forms(w, lang string) []string {
+	if lang == "de" {
+		// German names take only the genitive -s, and none after s, ß, x, z
+		// (Merz' Rede).
+		if strings.HasSuffix(w, "s") || strings.HasSuffix(w, "ß") || strings.HasSuffix(w, "x") || strings.HasSuffix(w, "z") {
+			return []string{w}
+		}
+		return []string{w, w + "s"}
+	}
 	forms := []string{w}
 	add := func(stem string, ends ...string) {
 		for _, e := range ends {

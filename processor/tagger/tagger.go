@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"sync"
 
@@ -210,6 +211,9 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 					problems = append(problems, dict.Problem{File: f.Path, Line: a.Line, Msg: err.Error()})
 					continue
 				}
+				if f.Kind == dict.KindPerson {
+					declineWholeName(words, a.Lang)
+				}
 				p, err := compilePattern(ei, a, len(words))
 				if err != nil {
 					problems = append(problems, dict.Problem{File: f.Path, Line: a.Line, Msg: err.Error()})
@@ -250,6 +254,28 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 	t.info = schema.TaggerInfo{Version: Version + "+dict." + digest, Taxonomy: set.Taxonomy.Version}
 	t.pool.New = func() any { return newScratch(len(t.entities)) }
 	return t, nil
+}
+
+// declineWholeName: a person's name declines as a whole. In ru/uk, when an
+// alias asks for case forms (~) on any word, every word gets them
+// ("Джонатан Пауелл~" also matches "Джонатана Пауелла"); in German the last
+// word takes the genitive -s ("Trumps Schwiegersohn").
+func declineWholeName(words []dict.Word, lang string) {
+	switch lang {
+	case "ru", "uk":
+		if !slices.ContainsFunc(words, func(w dict.Word) bool { return w.Inflect }) {
+			return
+		}
+		for i := range words {
+			if !words[i].Stem {
+				words[i].Inflect = true
+			}
+		}
+	case "de":
+		if last := &words[len(words)-1]; !last.Stem {
+			last.Inflect = true
+		}
+	}
 }
 
 func compilePattern(ei int, a dict.Alias, n int) (pattern, error) {

@@ -58,6 +58,8 @@ func TestTagCases(t *testing.T) {
 		{"English possessive", "Putin's envoy", []string{"vladimir_putin"}},
 		{"Russian cases", "Уиткоффом и Путину, Владимира Путина", []string{"steve_witkoff", "vladimir_putin"}},
 		{"Ukrainian locative", "у Путіні та Зеленськім", []string{"vladimir_putin", "volodymyr_zelensky"}},
+		{"a full name declines as a whole", "Джонатана Пауелла чекали. Пауелл прибув.", []string{"jonathan_powell"}},
+		{"German genitive", "Putins Sprecher", []string{"vladimir_putin"}},
 		{"Arabic conjunction on a name that starts with waw", "التقى بوتين وويتكوف", []string{"steve_witkoff", "vladimir_putin"}},
 		{"Arabic names that start with clitic letters stay whole", "ويتكوف ولافروف لبوتين", []string{"sergey_lavrov", "steve_witkoff", "vladimir_putin"}},
 		{"Arabic preposition plus article", "تحدث عن بالناتو وللاتحاد الأوروبي", []string{"european_union", "nato"}},
