@@ -29,26 +29,27 @@ type stemEdge struct {
 	next int32
 }
 
-// Stems at the root sit in buckets keyed by their first bytes: 6 bytes
-// (three Cyrillic or Arabic letters) when the stem is that long, else 3 (the
-// shortest allowed stem, three ASCII letters). With a single 3-byte key every
-// Arabic stem after the article, and most Cyrillic ones, shared a bucket.
-const (
-	shortKey = 3
-	longKey  = 6
-)
+// Stems at the root sit in buckets keyed by their first bytes: 8 bytes (four
+// Cyrillic or Arabic letters) when the stem is that long, 6 when it has 6 or
+// 7, else 3 (the shortest allowed stem, three ASCII letters). With a single
+// 3-byte key every Arabic stem after the article, and most Cyrillic ones,
+// shared a bucket; with 6 bytes as the longest key, a quarter of all tokens
+// still opened a bucket of Russian stems that share three letters (пре-, при-).
+var stemKeyLen = [nStemKeys]int{3, 6, 8}
+
+const nStemKeys = 3
 
 // Matcher is a compiled set of patterns.
 type Matcher struct {
 	nodes     []node // nodes[0] is the root
 	edges     edgeTable
-	rootStems [2]map[uint64][]stemEdge // by hash of the shortKey, longKey prefix
+	rootStems [nStemKeys]map[uint64][]stemEdge // by hash of the stemKeyLen prefixes
 	n         int
 	// first and stemKeys are bitsets over the hashes of every first word and
 	// of every first stem's key: most tokens of a story start no pattern, and
 	// a bit test rejects them without touching the larger edge table.
 	first    bitset
-	stemKeys [2]bitset
+	stemKeys [nStemKeys]bitset
 }
 
 const (
@@ -62,13 +63,16 @@ type bitset []uint64
 func (b bitset) set(h uint64)      { b[(h>>6)&uint64(len(b)-1)] |= 1 << (h & 63) }
 func (b bitset) has(h uint64) bool { return b[(h>>6)&uint64(len(b)-1)]&(1<<(h&63)) != 0 }
 
-// prefixHash hashes a stem bucket key of shortKey or longKey bytes with two
-// loads and a multiply: it runs for every token, twice.
+// prefixHash hashes a stem bucket key (3, 6 or 8 bytes) with at most two
+// loads and a multiply: it runs for every token, up to three times.
 func prefixHash(w []byte) uint64 {
 	var k uint64
-	if len(w) == longKey {
+	switch len(w) {
+	case 8:
+		k = binary.LittleEndian.Uint64(w) ^ 2<<61
+	case 6:
 		k = uint64(binary.LittleEndian.Uint32(w)) | uint64(binary.LittleEndian.Uint16(w[4:]))<<32
-	} else {
+	default:
 		k = uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | 1<<56
 	}
 	k *= 0x9E3779B97F4A7C15
@@ -140,8 +144,9 @@ type Builder struct {
 // NewBuilder starts an empty matcher.
 func NewBuilder() *Builder {
 	return &Builder{m: &Matcher{nodes: []node{{}},
-		rootStems: [2]map[uint64][]stemEdge{{}, {}},
-		first:     make(bitset, firstBits/64), stemKeys: [2]bitset{make(bitset, stemBits/64), make(bitset, stemBits/64)}},
+		rootStems: [nStemKeys]map[uint64][]stemEdge{{}, {}, {}},
+		first:     make(bitset, firstBits/64),
+		stemKeys:  [nStemKeys]bitset{make(bitset, stemBits/64), make(bitset, stemBits/64), make(bitset, stemBits/64)}},
 		kids: map[kid]int32{}}
 }
 
@@ -196,11 +201,11 @@ func (b *Builder) child(n int32, word string, stem bool) int32 {
 		return c
 	}
 	if n == 0 {
-		k, key := 0, word[:shortKey]
-		if len(word) >= longKey {
-			k, key = 1, word[:longKey]
+		k := 0
+		for k+1 < nStemKeys && len(word) >= stemKeyLen[k+1] {
+			k++
 		}
-		h := prefixHash([]byte(key))
+		h := prefixHash([]byte(word[:stemKeyLen[k]]))
 		m.stemKeys[k].set(h)
 		for _, e := range m.rootStems[k][h] {
 			if e.stem == word {
@@ -307,14 +312,11 @@ func (m *Matcher) from(d *text.Doc, i int, w []byte, h uint64, clitic int, hits 
 			hits = m.descend(d, c, i, i+1, clitic, hits)
 		}
 	}
-	if len(w) >= longKey {
-		if kh := prefixHash(w[:longKey]); m.stemKeys[1].has(kh) {
-			hits = m.stemsAt(d, m.rootStems[1][kh], w, i, clitic, hits)
-		}
-	}
-	if len(w) >= shortKey {
-		if kh := prefixHash(w[:shortKey]); m.stemKeys[0].has(kh) {
-			hits = m.stemsAt(d, m.rootStems[0][kh], w, i, clitic, hits)
+	for k := nStemKeys - 1; k >= 0; k-- {
+		if n := stemKeyLen[k]; len(w) >= n {
+			if kh := prefixHash(w[:n]); m.stemKeys[k].has(kh) {
+				hits = m.stemsAt(d, m.rootStems[k][kh], w, i, clitic, hits)
+			}
 		}
 	}
 	return hits
