@@ -59,8 +59,12 @@ type Alias struct {
 	NotPrev     []string
 	Next        []string
 	NotNext     []string
-	Window      int
-	Weight      float64
+	// Speaks: a not_prev word (a venue preposition) does not block the alias
+	// when one of its file's statement verbs follows within three words of
+	// the same sentence: "В Москве заявили", "In Berlin heißt es".
+	Speaks bool
+	Window int
+	Weight float64
 }
 
 // Entry is one id's aliases.
@@ -87,6 +91,10 @@ type File struct {
 	// between Armenia and Azerbaijan, peacekeepers in Transnistria.
 	OtherConflicts []string
 	OtherLine      int
+	// StatementVerbs (country files): verbs in the plural or impersonal form
+	// with which a capital speaks for its government (see Alias.Speaks).
+	StatementVerbs []string
+	StatementLine  int
 }
 
 // Set is a loaded taxonomy and its dictionaries.

@@ -38,6 +38,13 @@ func lint(set *Set) Problems {
 				ps = append(ps, Problem{f.Path, f.OtherLine, fmt.Sprintf("other_conflicts %q must be one word", w)})
 			}
 		}
+		for _, w := range f.StatementVerbs {
+			if ws, err := ParseAlias(w); err != nil {
+				ps = append(ps, Problem{f.Path, f.StatementLine, fmt.Sprintf("statement_verbs %q: %v", w, err)})
+			} else if len(ws) != 1 {
+				ps = append(ps, Problem{f.Path, f.StatementLine, fmt.Sprintf("statement_verbs %q must be one word", w)})
+			}
+		}
 		for _, g := range f.GivenNames {
 			if ws, err := ParseAlias(g.Text); err != nil {
 				ps = append(ps, Problem{f.Path, g.Line, fmt.Sprintf("given name %q: %v", g.Text, err)})
@@ -99,6 +106,9 @@ func lint(set *Set) Problems {
 				}
 				if a.Window > 0 && len(a.Near)+len(a.NotNear) == 0 {
 					ps = append(ps, Problem{f.Path, a.Line, "window without near or not_near"})
+				}
+				if a.Speaks && (len(a.NotPrev) == 0 || len(f.StatementVerbs) == 0) {
+					ps = append(ps, Problem{f.Path, a.Line, "speaks needs not_prev and the file's statement_verbs"})
 				}
 				key := Key(ws)
 				// The same spelling under two languages is normal (Paris, Kiev);

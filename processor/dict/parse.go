@@ -45,8 +45,10 @@ func parseFile(name string, data []byte) (*File, Problems) {
 			f.GivenNames = langWords(v, bad)
 		case "other_conflicts":
 			f.OtherConflicts, f.OtherLine = wordList(v, bad), v.Line
+		case "statement_verbs":
+			f.StatementVerbs, f.StatementLine = wordList(v, bad), v.Line
 		default:
-			bad(k, "unknown key %q (want kind, requires_any, given_names, other_conflicts, entries)", k.Value)
+			bad(k, "unknown key %q (want kind, requires_any, given_names, other_conflicts, statement_verbs, entries)", k.Value)
 		}
 	}
 	if f.Kind == "" {
@@ -57,6 +59,9 @@ func parseFile(name string, data []byte) (*File, Problems) {
 	}
 	if len(f.OtherConflicts) > 0 && f.Kind != KindTopic {
 		bad(root, "other_conflicts belong in a topic file")
+	}
+	if len(f.StatementVerbs) > 0 && f.Kind != KindCountry {
+		bad(root, "statement_verbs belong in a country file")
 	}
 	if entries == nil {
 		bad(root, "no entries")
@@ -161,6 +166,8 @@ func aliasOptions(n *yaml.Node, a *Alias, kind string, bad func(*yaml.Node, stri
 			a.AfterFull = boolean(k.Value, v, bad)
 		case "not_dateline":
 			a.NotDateline = boolean(k.Value, v, bad)
+		case "speaks":
+			a.Speaks = boolean(k.Value, v, bad)
 		case "near":
 			a.Near = wordList(v, bad)
 		case "not_near":

@@ -69,8 +69,8 @@ func Key(ws []Word) string {
 // signature is a canonical text of an alias's options, so two aliases with
 // the same spelling and different rules are told apart.
 func (a *Alias) signature() string {
-	return fmt.Sprintf("%s|%v|%v|%v|%v|%v|%v|%v|%v|%d|%g", a.Case, a.AfterFull, a.NotDateline,
-		a.Near, a.NotNear, a.Prev, a.NotPrev, a.Next, a.NotNext, a.Window, a.Weight)
+	return fmt.Sprintf("%s|%v|%v|%v|%v|%v|%v|%v|%v|%v|%d|%g", a.Case, a.AfterFull, a.NotDateline,
+		a.Near, a.NotNear, a.Prev, a.NotPrev, a.Next, a.NotNext, a.Speaks, a.Window, a.Weight)
 }
 
 // HasContext reports whether an alias carries rules that can tell two equal

@@ -214,7 +214,7 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 		if !p.prev.empty() && (!ok || !p.prev.has(prev, prevHash)) {
 			return false
 		}
-		if !p.notPrev.empty() && ok && p.notPrev.has(prev, prevHash) {
+		if !p.notPrev.empty() && ok && p.notPrev.has(prev, prevHash) && !(p.alias.Speaks && t.statementFollows(d, h)) {
 			return false
 		}
 	}
@@ -338,6 +338,20 @@ func previousWord(d *text.Doc, h match.Hit) ([]byte, uint64, bool) {
 		return nil, 0, false
 	}
 	return d.Word(h.Start - 1), d.Tokens[h.Start-1].Hash, true
+}
+
+// statementFollows reports whether a statement verb (Tagger.said) is among
+// the three words after the hit, in its sentence: the capital is then the
+// voice of its government, not a venue ("В Москве заявили", "У Вашингтоні
+// раніше розраховували", "In Berlin heißt es").
+func (t *Tagger) statementFollows(d *text.Doc, h match.Hit) bool {
+	sent := d.Tokens[h.Start].Sent
+	for j := h.End; j < len(d.Tokens) && j < h.End+3 && d.Tokens[j].Sent == sent; j++ {
+		if t.said.has(d.Word(j), d.Tokens[j].Hash) {
+			return true
+		}
+	}
+	return false
 }
 
 // nearAny reports whether one of words stands within window tokens of the

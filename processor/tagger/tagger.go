@@ -77,6 +77,7 @@ type Tagger struct {
 	pats     []pattern
 	given    wordSet // given names of people outside the taxonomy (dict.File.GivenNames)
 	others   wordSet // other conflicts' places and parties (dict.File.OtherConflicts)
+	said     wordSet // verbs with which a capital speaks for its government (dict.File.StatementVerbs)
 	info     schema.TaggerInfo
 	pool     sync.Pool
 }
@@ -169,6 +170,11 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 		for _, w := range f.OtherConflicts {
 			if ws, err := dict.ParseAlias(w); err == nil && len(ws) == 1 {
 				t.others.add(ws...)
+			}
+		}
+		for _, w := range f.StatementVerbs {
+			if ws, err := dict.ParseAlias(w); err == nil && len(ws) == 1 {
+				t.said.add(ws...)
 			}
 		}
 		for _, g := range f.GivenNames {

@@ -87,6 +87,11 @@ func TestTagCases(t *testing.T) {
 		{"a first word followed by a comma and words is not a dateline", "Moscow, however, rejected it.", []string{"ru"}},
 		{"capital in capitals later in the text still counts", "Talks went on. Then MOSCOW rejected it.", []string{"ru"}},
 		{"stem", "России и Россией", []string{"ru"}},
+		{"a venue capital that speaks for its government", "В Москве вчера заявили, что нет.", []string{"ru"}},
+		{"impersonal statement after a German capital", "In Moskau heißt es, nein.", []string{"ru"}},
+		{"a capital whose alias does not speak stays a venue", "In Moscow heißt es, nein.", nil},
+		{"a statement verb in the next sentence does not count", "Переговоры прошли в Москве. Заявили, что нет.", nil},
+		{"nor one four words on", "В Москве, по словам источников, заявили.", nil},
 		{"arabic venue with a separate preposition", "المحادثات في موسكو", nil},
 		{"arabic venue with a fused preposition", "المحادثات بموسكو", nil},
 		{"arabic capital as government, with a conjunction", "ورفضت موسكو الخطة وموسكو تريد", []string{"ru"}},
@@ -319,7 +324,14 @@ entries:
 given_names:
   en: [Ann Lee, Bo*]
 `)
+	write("countries.yaml", `kind: country
+entries:
+  ru:
+    aliases:
+      en: [{text: Moscow, speaks: true}]
+`)
 	write("media.yaml", `kind: media
+statement_verbs: [said]
 given_names:
   en: [Ann]
 other_conflicts: [Sudan, South Sudan]
@@ -341,7 +353,9 @@ entries: {}
 		`people.yaml:14: given name "Bo*": stem "bo"* is shorter than 3 letters`,
 		`media.yaml:1: given_names belong in a person file`,
 		`media.yaml:1: other_conflicts belong in a topic file`,
-		`media.yaml:4: other_conflicts "South Sudan" must be one word`,
+		`media.yaml:1: statement_verbs belong in a country file`,
+		`media.yaml:5: other_conflicts "South Sudan" must be one word`,
+		`countries.yaml:5: speaks needs not_prev and the file's statement_verbs`,
 		`no dictionary entry for:`,
 	} {
 		if !strings.Contains(msg, want) {
