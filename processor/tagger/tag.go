@@ -41,7 +41,6 @@ type scratch struct {
 	fullName   []bool     // person named by a multi-word alias
 	otherNamed []bool     // a different person with this person's surname is named
 	otherSent  [2][]int32 // per field: sentences that name another conflict
-	otherDone  [2]bool    // otherSent computed
 	score      []float64
 	slot       []int // per entity, while building topics
 }
@@ -57,7 +56,6 @@ func (s *scratch) reset() {
 	clear(s.fullSeen)
 	clear(s.fullName)
 	clear(s.otherNamed)
-	s.otherDone = [2]bool{}
 	clear(s.score)
 }
 
@@ -92,29 +90,50 @@ func (t *Tagger) analyze(sc *scratch, headline, body string) {
 	}
 }
 
-// scan runs the matcher over one field once for all spaces. Within each
-// space selection is leftmost-longest: at each token the longest candidate
-// whose context rules hold wins and that space resumes after it; when none
-// holds it moves one token on. In the topic space, cues of other topics
-// with the same span count too ("adhésion" near both the EU and NATO is
-// evidence for both), each topic once.
+// scan runs the matcher over one field once for all spaces. It first
+// gathers every token's candidates, noting the sentences that name another
+// conflict (a topic cue does not count there, wherever in the sentence that
+// name stands). Then, within each space, selection is leftmost-longest: at
+// each token the longest candidate whose context rules hold wins and that
+// space resumes after it; when none holds it moves one token on. In the
+// topic space, cues of other topics with the same span count too
+// ("adhésion" near both the EU and NATO is evidence for both), each topic
+// once.
 func (t *Tagger) scan(sc *scratch, fi int) {
 	d := &sc.fields[fi].doc
-	var next [nSpaces]int
-	for i := 0; i < len(d.Tokens); i++ {
-		sc.hits = t.m.At(d, i, sc.hits[:0])
-		if len(sc.hits) == 0 {
-			continue
+	hits, others := sc.hits[:0], sc.otherSent[fi][:0]
+	for i := range d.Tokens {
+		n := len(hits)
+		hits = t.m.At(d, i, hits)
+		if len(hits)-n > 1 {
+			slices.SortFunc(hits[n:], byPreference)
 		}
-		if len(sc.hits) > 1 {
-			slices.SortFunc(sc.hits, byPreference)
+		if t.others {
+			for _, h := range hits[n:] {
+				if t.pats[h.ID].space == spaceOther {
+					others = append(others, d.Tokens[i].Sent)
+				}
+			}
+		}
+	}
+	sc.hits, sc.otherSent[fi] = hits, others
+
+	var next [nSpaces]int
+	for k := 0; k < len(hits); {
+		i := hits[k].Start
+		at := k // hits[at:k] start at token i
+		for k < len(hits) && hits[k].Start == i {
+			k++
 		}
 		for space := range nSpaces {
 			if i < next[space] {
 				continue
 			}
+			if space == spaceTopic && len(others) > 0 && slices.Contains(others, d.Tokens[i].Sent) {
+				continue
+			}
 			accepted := -1 // End of the accepted topic cue; other topics' cues of that length count too
-			for _, h := range sc.hits {
+			for _, h := range hits[at:k] {
 				p := &t.pats[h.ID]
 				if p.space != space || (accepted >= 0 && (h.End != accepted || t.topicTaken(sc, p.entity, fi, h.Start))) {
 					continue
@@ -182,9 +201,6 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 	}
 	if p.alias.NotDateline && isDateline(d, h) {
 		return false
-	}
-	if p.space == spaceTopic && !t.others.empty() && t.otherConflictSentence(sc, d, h) {
-		return false // a sentence about another conflict
 	}
 	if p.surname {
 		if afterOtherGivenName(d, h, &t.given, &t.entities[p.entity].firstNames) {
@@ -254,27 +270,6 @@ func afterOtherGivenName(d *text.Doc, h match.Hit, given, own *wordSet) bool {
 	}
 	w := d.Word(h.Start - 1)
 	return given.has(w, prev.Hash) && !own.has(w, prev.Hash)
-}
-
-// otherConflictSentence reports whether the hit's sentence names another
-// conflict (Tagger.others). The sentences of a field are marked in one pass
-// over its tokens the first time a topic cue asks.
-func (t *Tagger) otherConflictSentence(sc *scratch, d *text.Doc, h match.Hit) bool {
-	fi := 0
-	if d == &sc.fields[1].doc {
-		fi = 1
-	}
-	marks := &sc.otherSent[fi]
-	if !sc.otherDone[fi] {
-		sc.otherDone[fi] = true
-		*marks = (*marks)[:0]
-		for j := range d.Tokens {
-			if t.others.has(d.Word(j), d.Tokens[j].Hash) {
-				*marks = append(*marks, d.Tokens[j].Sent)
-			}
-		}
-	}
-	return slices.Contains(*marks, d.Tokens[h.Start].Sent)
 }
 
 // datelineTokens is how far into a field a dateline may reach.

@@ -38,6 +38,9 @@ const (
 	spaceSpeech
 	spaceTopic
 	nSpaces
+	// spaceOther holds the other_conflicts words: they are never selected,
+	// only noted, so that scan knows which sentences name another conflict.
+	spaceOther = nSpaces
 )
 
 // defaultWindow is the token distance of near / not_near.
@@ -76,7 +79,7 @@ type Tagger struct {
 	m        *match.Matcher // all patterns of every space, one lookup per token
 	pats     []pattern
 	given    wordSet // given names of people outside the taxonomy (dict.File.GivenNames)
-	others   wordSet // other conflicts' places and parties (dict.File.OtherConflicts)
+	others   bool    // some dictionary lists other_conflicts (their words are spaceOther patterns)
 	said     wordSet // verbs with which a capital speaks for its government (dict.File.StatementVerbs)
 	info     schema.TaggerInfo
 	pool     sync.Pool
@@ -169,7 +172,9 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 	for _, f := range set.Files {
 		for _, w := range f.OtherConflicts {
 			if ws, err := dict.ParseAlias(w); err == nil && len(ws) == 1 {
-				t.others.add(ws...)
+				mb.Add(ws, "", int32(len(t.pats)))
+				t.pats = append(t.pats, pattern{space: spaceOther, entity: -1, words: 1})
+				t.others = true
 			}
 		}
 		for _, w := range f.StatementVerbs {
@@ -232,9 +237,6 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 					p.space = spaceSpeech
 				default:
 					p.space = spaceActor
-				}
-				if p.space == spaceTopic && !t.others.empty() {
-					p.hasRules = true // the other-conflicts check
 				}
 				if f.Kind == dict.KindPerson && len(words) == 1 && !t.given.empty() {
 					p.surname, p.hasRules = true, true
