@@ -259,12 +259,10 @@ func (m *Matcher) At(d *text.Doc, i int, hits []Hit) []Hit {
 	return hits
 }
 
-// Arabic pronoun suffixes (normalized): its/her, their, their two, our,
-// your. The one-letter ه (his) is left out, because after taa-marbuta
-// folding (ة → ه) half of all nouns end in it; only its form after a
-// taa-marbuta noun, ـته, is read.
-var enclitics = []string{"هما", "ها", "هم", "هن", "نا", "كم"}
-
+// Arabic pronoun suffixes (normalized) are read by withoutEnclitic: its/her
+// ها, their هم هما هن, our نا, your كم. The one-letter ه (his) is left out,
+// because after taa-marbuta folding (ة → ه) half of all nouns end in it;
+// only its form after a taa-marbuta noun, ـته, is read.
 const (
 	taa       = "ت"
 	haa       = "ه"
@@ -279,11 +277,14 @@ const (
 // readings are built in buf (the caller's scratch, empty, capacity ≥ 96).
 func withoutEnclitic(w, buf []byte) (r0, r1 []byte) {
 	var rem []byte
-	for _, suf := range enclitics {
-		if hasSuffix(w, suf) {
-			rem = w[:len(w)-len(suf)]
-			break
-		}
+	// The suffixes of enclitics, longest first, as constants so that each
+	// test compiles to a load and a compare (this runs for every Arabic
+	// word, twice).
+	switch {
+	case hasSuffix(w, "هما"):
+		rem = w[:len(w)-len("هما")]
+	case hasSuffix(w, "ها"), hasSuffix(w, "هم"), hasSuffix(w, "هن"), hasSuffix(w, "نا"), hasSuffix(w, "كم"):
+		rem = w[:len(w)-len("ها")]
 	}
 	if rem == nil {
 		if hasSuffix(w, taa+haa) && len(w) <= cap(buf) {
@@ -369,8 +370,6 @@ const (
 	lamLam  = "لل"
 )
 
-var prepositions = []string{"ب", "ك", "ل"}
-
 // clitics tries the token with proclitics removed, but only readings whose
 // remainder starts a pattern: the dictionary guards the split, so names that
 // begin with these letters (بوتين, ويتكوف, لافروف) are never cut.
@@ -397,13 +396,11 @@ func (m *Matcher) clitics(d *text.Doc, i int, w []byte, hits []Hit) []Hit {
 			try(r[len(lamLam):], k+2)
 			continue
 		}
-		for _, p := range prepositions {
-			if hasPrefix(r, p) {
-				rp := r[len(p):]
-				try(rp, k+1)
-				if hasPrefix(rp, alefLam) {
-					try(rp[len(alefLam):], k+3)
-				}
+		if hasPrefix(r, "ب") || hasPrefix(r, "ك") || hasPrefix(r, "ل") { // a preposition
+			rp := r[len("ب"):]
+			try(rp, k+1)
+			if hasPrefix(rp, alefLam) {
+				try(rp[len(alefLam):], k+3)
 			}
 		}
 		if hasPrefix(r, alefLam) {
