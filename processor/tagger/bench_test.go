@@ -105,6 +105,37 @@ func BenchmarkAnalyze(b *testing.B) {
 	}
 }
 
+// BenchmarkAnalyzeByLanguage: Analyze over each language's stories alone
+// (~512 KB each), since the cost per byte differs by script: Cyrillic and
+// Arabic letters take two bytes, Arabic words are also read without their
+// clitics, and Latin text has the most tokens per byte.
+func BenchmarkAnalyzeByLanguage(b *testing.B) {
+	t := shipped(b)
+	all := benchCorpus(b)
+	for _, lang := range []string{"ar", "en", "ru", "uk", "fr", "de", "es", "tr"} {
+		var sub []benchStory
+		for _, s := range all {
+			if s.Lang == lang {
+				sub = append(sub, s)
+			}
+		}
+		if len(sub) == 0 {
+			continue
+		}
+		stories, total := repeatTo(sub, 1<<19)
+		b.Run(lang, func(b *testing.B) {
+			sc := t.pool.Get().(*scratch)
+			b.SetBytes(int64(total))
+			b.ReportAllocs()
+			for b.Loop() {
+				for i := range stories {
+					t.analyze(sc, stories[i].Headline, stories[i].Body)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkNormalize: the tokenizer/normalizer alone over the same corpus.
 func BenchmarkNormalize(b *testing.B) {
 	stories, total := repeatTo(benchCorpus(b), 1<<20)
