@@ -72,6 +72,11 @@ type Entry struct {
 	ID          string
 	Line        int
 	Threshold   float64  // topics: minimum score
+	// PerOtherTopic (topics): added to the score for each other topic that
+	// is tagged in the story, once the entry has a cue of its own there. A
+	// story that discusses plan points and says "the document" once is
+	// about the plan.
+	PerOtherTopic float64
 	RequiresAny []string // topics: overrides the file's gate when set
 	Aliases     []Alias
 }

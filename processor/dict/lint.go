@@ -79,6 +79,9 @@ func lint(set *Set) Problems {
 			if e.Threshold < 0 {
 				ps = append(ps, Problem{f.Path, e.Line, "threshold must be ≥ 0"})
 			}
+			if e.PerOtherTopic < 0 {
+				ps = append(ps, Problem{f.Path, e.Line, "per_other_topic must be ≥ 0"})
+			}
 			if len(e.Aliases) == 0 {
 				ps = append(ps, Problem{f.Path, e.Line, fmt.Sprintf("entry %s has no aliases", e.ID)})
 			}

@@ -92,13 +92,18 @@ func parseFile(name string, data []byte) (*File, Problems) {
 					bad(ek, "threshold is for topics only")
 				}
 				e.Threshold = number(ev, bad)
+			case "per_other_topic":
+				if f.Kind != KindTopic {
+					bad(ek, "per_other_topic is for topics only")
+				}
+				e.PerOtherTopic = number(ev, bad)
 			case "requires_any":
 				if f.Kind != KindTopic {
 					bad(ek, "requires_any is for topics only")
 				}
 				e.RequiresAny = wordList(ev, bad)
 			default:
-				bad(ek, "entry %s: unknown key %q (want %s, threshold, requires_any)", e.ID, ek.Value, aliasKey)
+				bad(ek, "entry %s: unknown key %q (want %s, threshold, per_other_topic, requires_any)", e.ID, ek.Value, aliasKey)
 			}
 		}
 		f.Entries = append(f.Entries, e)

@@ -88,6 +88,26 @@ func (t *Tagger) analyze(sc *scratch, headline, body string) {
 		p := &t.pats[f.pat]
 		sc.score[p.entity] += p.alias.Weight
 	}
+	t.supportTopics(sc)
+}
+
+// supportTopics adds their per_other_topic weight to the topics that have
+// one, for each other topic tagged on its own evidence, when they have a cue
+// of their own in the story.
+func (t *Tagger) supportTopics(sc *scratch) {
+	for _, si := range t.supported {
+		if sc.score[si] == 0 {
+			continue
+		}
+		n := 0
+		for _, ei := range t.topicIDs {
+			e := &t.entities[ei]
+			if e.perOther == 0 && sc.score[ei] >= e.threshold && t.gateOpen(sc, e) {
+				n++
+			}
+		}
+		sc.score[si] += t.entities[si].perOther * float64(n)
+	}
 }
 
 // scan runs the matcher over one field once for all spaces. It first

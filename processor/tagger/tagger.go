@@ -51,7 +51,8 @@ type entity struct {
 	firstNames  wordSet // persons: first words of the multi-word aliases, declined in ru/uk
 	uri         string
 	threshold   float64
-	requiresAny []int // entity indexes; a topic fires only if one of them was found
+	perOther    float64 // topics: dict.Entry.PerOtherTopic
+	requiresAny []int   // entity indexes; a topic fires only if one of them was found
 	gated       bool
 }
 
@@ -74,15 +75,17 @@ type pattern struct {
 
 // Tagger tags stories with one compiled set of dictionaries.
 type Tagger struct {
-	entities []entity
-	byID     map[string]int
-	m        *match.Matcher // all patterns of every space, one lookup per token
-	pats     []pattern
-	given    wordSet // given names of people outside the taxonomy (dict.File.GivenNames)
-	others   bool    // some dictionary lists other_conflicts (their words are spaceOther patterns)
-	said     wordSet // verbs with which a capital speaks for its government (dict.File.StatementVerbs)
-	info     schema.TaggerInfo
-	pool     sync.Pool
+	entities  []entity
+	byID      map[string]int
+	m         *match.Matcher // all patterns of every space, one lookup per token
+	pats      []pattern
+	topicIDs  []int   // entity indexes of the topics
+	supported []int   // topics with a per_other_topic weight
+	given     wordSet // given names of people outside the taxonomy (dict.File.GivenNames)
+	others    bool    // some dictionary lists other_conflicts (their words are spaceOther patterns)
+	said      wordSet // verbs with which a capital speaks for its government (dict.File.StatementVerbs)
+	info      schema.TaggerInfo
+	pool      sync.Pool
 }
 
 // Default compiles the dictionaries embedded in the binary.
@@ -161,6 +164,9 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 	for _, id := range ids {
 		t.byID[id] = len(t.entities)
 		m := set.Taxonomy.IDs[id]
+		if m.Kind == dict.KindTopic {
+			t.topicIDs = append(t.topicIDs, len(t.entities))
+		}
 		t.entities = append(t.entities, entity{meta: m, uri: entityURI(m), threshold: 1})
 	}
 	speechID := len(t.entities)
@@ -205,6 +211,10 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 			ent := &t.entities[ei]
 			if e.Threshold > 0 {
 				ent.threshold = e.Threshold
+			}
+			if e.PerOtherTopic > 0 {
+				ent.perOther = e.PerOtherTopic
+				t.supported = append(t.supported, ei)
 			}
 			gate := f.RequiresAny
 			if len(e.RequiresAny) > 0 {

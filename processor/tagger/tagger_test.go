@@ -104,6 +104,10 @@ func TestTagCases(t *testing.T) {
 		{"one word may be a cue of two topics", "Russia and the union: accession.", []string{"#peace_plan", "#territory", "ru"}},
 		{"a cue in a sentence about another conflict does not count", "Russia and Sudan agreed a ceasefire.", []string{"ru"}},
 		{"another conflict in another sentence does not matter", "Russia agreed a ceasefire. Sudan was quiet.", []string{"#ceasefire", "ru"}},
+		{"a weak plan cue and one other topic make the plan", "Russia read the document. A ceasefire holds.", []string{"#ceasefire", "#peace_plan", "ru"}},
+		{"a weak plan cue alone does not", "Russia read the document.", []string{"ru"}},
+		{"other topics without a plan cue of its own do not", "Russia agreed a ceasefire and territorial concessions.", []string{"#ceasefire", "#territory", "ru"}},
+		{"a topic below its threshold does not support the plan", "Russia read the document and a truce.", []string{"ru"}},
 		{"context words count in the same sentence only", "Russia spoke of the IAEA. Zaporizhzhia was quiet.", []string{"ru"}},
 	}
 	for _, tt := range tests {
@@ -330,6 +334,13 @@ entries:
     aliases:
       en: [{text: Moscow, speaks: true}]
 `)
+	write("topics.yaml", `kind: topic
+entries:
+  ceasefire:
+    per_other_topic: -1
+    cues:
+      en: [ceasefire]
+`)
 	write("media.yaml", `kind: media
 statement_verbs: [said]
 given_names:
@@ -356,6 +367,7 @@ entries: {}
 		`media.yaml:1: statement_verbs belong in a country file`,
 		`media.yaml:5: other_conflicts "South Sudan" must be one word`,
 		`countries.yaml:5: speaks needs not_prev and the file's statement_verbs`,
+		`topics.yaml:3: per_other_topic must be ≥ 0`,
 		`no dictionary entry for:`,
 	} {
 		if !strings.Contains(msg, want) {
