@@ -163,7 +163,7 @@ func (t *Tagger) scan(sc *scratch, fi int) {
 				}
 				f := found{field: fi, hit: h, pat: h.ID}
 				switch space {
-				case spaceActor:
+				case spaceActor, spaceCountry:
 					sc.actors = append(sc.actors, f)
 				case spaceSpeech:
 					sc.speech = append(sc.speech, f)

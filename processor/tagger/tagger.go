@@ -30,11 +30,14 @@ const Version = "1.0.0"
 // and still be its speaker.
 const speechWindow = 6
 
-// Patterns live in three spaces, each with its own leftmost-longest
+// Patterns live in four spaces, each with its own leftmost-longest
 // selection: an actor alias and a topic cue may cover the same words
-// ("IAEA" is an organization and a cue of the nuclear-plant topic).
+// ("IAEA" is an organization and a cue of the nuclear-plant topic), and so
+// may an organization and a country ("وزارة الخارجية الأمريكية" names the
+// State Department and the United States).
 const (
 	spaceActor = iota
+	spaceCountry
 	spaceSpeech
 	spaceTopic
 	nSpaces
@@ -245,6 +248,8 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 					p.space = spaceTopic
 				case dict.KindSpeech:
 					p.space = spaceSpeech
+				case dict.KindCountry:
+					p.space = spaceCountry
 				default:
 					p.space = spaceActor
 				}

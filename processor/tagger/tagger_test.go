@@ -80,6 +80,7 @@ func TestTagCases(t *testing.T) {
 		{"declined given name", "Андрея Путина не было.", nil},
 		{"the person's own first name in another case", "Стива Уиткоффа ждали.", []string{"steve_witkoff"}},
 		{"exact-case acronym", "ap news and AP reported", []string{"associated_press"}},
+		{"a country word inside an organization's name counts for both", "The Russian-European Union talks.", []string{"european_union", "ru"}},
 		{"venue capital does not count", "Talks in Moscow ended.", nil},
 		{"capital as government counts", "Moscow rejected the text.", []string{"ru"}},
 		{"dateline capital is a venue", "MOSCOW - The talks went on.", nil},
