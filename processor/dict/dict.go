@@ -69,16 +69,16 @@ type Alias struct {
 
 // Entry is one id's aliases.
 type Entry struct {
-	ID          string
-	Line        int
-	Threshold   float64  // topics: minimum score
+	ID        string
+	Line      int
+	Threshold float64 // topics: minimum score
 	// PerOtherTopic (topics): added to the score for each other topic that
 	// is tagged in the story, once the entry has a cue of its own there. A
 	// story that discusses plan points and says "the document" once is
 	// about the plan.
 	PerOtherTopic float64
-	RequiresAny []string // topics: overrides the file's gate when set
-	Aliases     []Alias
+	RequiresAny   []string // topics: overrides the file's gate when set
+	Aliases       []Alias
 }
 
 // File is one dictionary file.
