@@ -260,10 +260,10 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 	if !p.notNext.empty() && h.End < len(d.Tokens) && p.notNext.has(d.Word(h.End), d.Tokens[h.End].Hash) {
 		return false
 	}
-	if !p.near.empty() && !nearAny(d, h, p.window, &p.near) {
+	if !p.near.empty() && !nearAny(d, h, p.window, p.near) {
 		return false
 	}
-	if !p.notNear.empty() && nearAny(d, h, p.window, &p.notNear) {
+	if !p.notNear.empty() && nearAny(d, h, p.window, p.notNear) {
 		return false
 	}
 	return true

@@ -13,6 +13,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/wiretag/wiretag/config"
@@ -61,16 +62,18 @@ type entity struct {
 
 // pattern is one compiled alias.
 type pattern struct {
-	space    int // spaceActor, spaceSpeech or spaceTopic
-	entity   int
-	alias    dict.Alias
-	words    int // token length
-	near     wordSet
-	notNear  wordSet
-	prev     wordSet
-	notPrev  wordSet
-	next     wordSet
-	notNext  wordSet
+	space  int // spaceActor, spaceSpeech or spaceTopic
+	entity int
+	alias  dict.Alias
+	words  int // token length
+	// Context word lists, nil when absent. Equal lists are one shared set:
+	// the dictionaries repeat the same lists on many aliases.
+	near     *wordSet
+	notNear  *wordSet
+	prev     *wordSet
+	notPrev  *wordSet
+	next     *wordSet
+	notNext  *wordSet
 	window   int
 	surname  bool // a one-word person alias: not after another person's given name
 	hasRules bool
@@ -177,6 +180,7 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 	t.byID["speech"] = speechID
 
 	mb := match.NewBuilder()
+	sets := map[string]*wordSet{} // context word lists, shared by every alias that repeats one
 	var problems dict.Problems
 	for _, f := range set.Files {
 		for _, w := range f.OtherConflicts {
@@ -238,7 +242,7 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 				if f.Kind == dict.KindPerson {
 					declineWholeName(words, a.Lang)
 				}
-				p, err := compilePattern(ei, a, len(words))
+				p, err := compilePattern(ei, a, len(words), sets)
 				if err != nil {
 					problems = append(problems, dict.Problem{File: f.Path, Line: a.Line, Msg: err.Error()})
 					continue
@@ -301,23 +305,34 @@ func declineWholeName(words []dict.Word, lang string) {
 	}
 }
 
-func compilePattern(ei int, a dict.Alias, n int) (pattern, error) {
+func compilePattern(ei int, a dict.Alias, n int, sets map[string]*wordSet) (pattern, error) {
 	p := pattern{entity: ei, alias: a, words: n, window: a.Window}
 	if p.window == 0 {
 		p.window = defaultWindow
 	}
 	lists := []struct {
 		src []string
-		dst *wordSet
+		dst **wordSet
 	}{{a.Near, &p.near}, {a.NotNear, &p.notNear}, {a.Prev, &p.prev}, {a.NotPrev, &p.notPrev}, {a.Next, &p.next}, {a.NotNext, &p.notNext}}
 	for _, l := range lists {
+		if len(l.src) == 0 {
+			continue
+		}
+		key := strings.Join(l.src, "\x00")
+		if ws, ok := sets[key]; ok {
+			*l.dst = ws
+			continue
+		}
+		set := &wordSet{}
 		for _, w := range l.src {
 			ws, err := dict.ParseAlias(w)
 			if err != nil {
 				return p, fmt.Errorf("context word: %w", err)
 			}
-			l.dst.add(ws...)
+			set.add(ws...)
 		}
+		sets[key] = set
+		*l.dst = set
 	}
 	p.hasRules = a.Case != "" || a.AfterFull || a.NotDateline || !p.near.empty() || !p.notNear.empty() || !p.prev.empty() || !p.notPrev.empty() || !p.next.empty() || !p.notNext.empty()
 	return p, nil
@@ -436,11 +451,11 @@ func (s *wordSet) add(ws ...dict.Word) {
 	}
 }
 
-func (s *wordSet) empty() bool { return len(s.words) == 0 && len(s.stems) == 0 }
+func (s *wordSet) empty() bool { return s == nil || len(s.words) == 0 && len(s.stems) == 0 }
 
 // has reports whether word w, whose text.Hash is h, is in the set.
 func (s *wordSet) has(w []byte, h uint64) bool {
-	if len(s.filter) == 0 {
+	if s == nil || len(s.filter) == 0 {
 		return false // empty
 	}
 	if !s.noFilter && !s.marked(h) && (len(w) < 3 || !s.marked(stemFilterHash(w))) {
