@@ -27,6 +27,7 @@ var kindCategory = map[string]string{
 type Gold struct {
 	ID       string              `json:"id"`
 	Lang     string              `json:"lang"`
+	Language string              `json:"language"` // accepted for lang, as in stories
 	Headline string              `json:"headline"`
 	Body     string              `json:"body"`
 	Labels   map[string][]string `json:"gold"`
@@ -48,6 +49,9 @@ func ReadGold(r io.Reader, name string) ([]Gold, error) {
 		}
 		if g.ID == "" || g.Labels == nil {
 			return nil, fmt.Errorf("%s:%d: gold story needs id and gold", name, n)
+		}
+		if g.Lang == "" {
+			g.Lang = g.Language
 		}
 		out = append(out, g)
 	}
@@ -107,6 +111,9 @@ func Run(t *tagger.Tagger, golds []Gold, progress func(done, total int)) *Report
 	for i, g := range golds {
 		rec := t.Tag(&schema.Story{ID: g.ID, Headline: g.Headline, Body: g.Body, Language: g.Lang})
 		got, evidence := predicted(rec)
+		if g.Lang == "" { // grouped by the language the tagger detected
+			g.Lang = rec.Language.Detected
+		}
 		if rep.ByLanguage[g.Lang] == nil {
 			rep.ByLanguage[g.Lang] = map[string]Score{}
 		}

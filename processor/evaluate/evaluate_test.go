@@ -66,3 +66,23 @@ func TestReadGoldRejectsBadLines(t *testing.T) {
 		t.Errorf("want an error naming f:1, got %v", err)
 	}
 }
+
+// A gold story may give its language as lang or language; with neither, it
+// is counted under the language the tagger detects.
+func TestLanguageOfGoldStory(t *testing.T) {
+	tg, err := tagger.New(os.DirFS("../tagger/testdata/dict"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gold := `{"id":"a","lang":"en","body":"Putin spoke.","gold":{"people":["vladimir_putin"]}}
+{"id":"b","language":"uk","body":"Путін говорив.","gold":{"people":["vladimir_putin"]}}
+{"id":"c","body":"Путин заявил, что это ещё не всё.","gold":{"people":["vladimir_putin"]}}`
+	golds, err := ReadGold(strings.NewReader(gold), "gold")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Run(tg, golds, nil)
+	if got, want := rep.Languages(), []string{"en", "ru", "uk"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("languages = %v, want %v", got, want)
+	}
+}
