@@ -25,7 +25,7 @@ import (
 
 // Version is the tagging engine's version; the record's tagger.version adds a
 // digest of the dictionaries in force.
-const Version = "1.0.0"
+const Version = "1.1.0"
 
 // speechWindow is how many tokens from a reporting verb an actor may stand
 // and still be its speaker.
