@@ -83,6 +83,7 @@ func (t *Tagger) analyze(sc *scratch, headline, body string) {
 	for fi := range sc.fields {
 		t.scan(sc, fi)
 	}
+	t.dropNamesakes(sc)
 	t.markQuoted(sc)
 	for _, f := range sc.topics {
 		p := &t.pats[f.pat]
@@ -185,6 +186,22 @@ func (t *Tagger) scan(sc *scratch, fi int) {
 			}
 		}
 	}
+}
+
+// dropNamesakes removes bare surnames accepted before the story showed that
+// someone else of that surname is in it ("Driscoll" in a headline, "Liam
+// Driscoll" in the body): the decision holds for the whole story, whatever
+// the order of the mentions.
+func (t *Tagger) dropNamesakes(sc *scratch) {
+	kept := sc.actors[:0]
+	for _, f := range sc.actors {
+		p := &t.pats[f.pat]
+		if p.surname && sc.otherNamed[p.entity] && !sc.fullName[p.entity] {
+			continue
+		}
+		kept = append(kept, f)
+	}
+	sc.actors = kept
 }
 
 // topicTaken reports whether a cue of topic entity was already accepted at
