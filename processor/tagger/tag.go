@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/wiretag/wiretag/processor/dict"
 	"github.com/wiretag/wiretag/processor/langid"
@@ -240,6 +241,9 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 		return false
 	}
 	if p.surname {
+		if quotedAlone(d, h) {
+			return false // «Ермак» the hockey club, "Trump" the film: a title
+		}
 		if afterOtherGivenName(d, h, &t.given, &t.entities[p.entity].firstNames) {
 			// Someone else of that surname is in the story: the bare
 			// surname means them, unless the taxonomy person is named in
@@ -284,6 +288,32 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 		return false
 	}
 	return true
+}
+
+// quotedAlone reports whether the hit is all that stands between a pair of
+// quotation marks: a bare surname in quotes names a club, a ship or a film
+// («Ермак», „Kushner“), not the person.
+func quotedAlone(d *text.Doc, h match.Hit) bool {
+	if h.Clitic > 0 {
+		return false
+	}
+	before := d.Src[:d.Tokens[h.Start].BStart]
+	after := d.Src[d.Tokens[h.End-1].BEnd:]
+	open, _ := utf8.DecodeLastRuneInString(before)
+	shut, _ := utf8.DecodeRuneInString(after)
+	switch open {
+	case '«':
+		return shut == '»'
+	case '„':
+		return shut == '“' || shut == '”'
+	case '“':
+		return shut == '”'
+	case '"':
+		return shut == '"'
+	case '‹':
+		return shut == '›'
+	}
+	return false
 }
 
 // afterOtherGivenName reports whether a one-word person alias directly

@@ -75,6 +75,8 @@ func TestTagCases(t *testing.T) {
 		{"another person's given name before the surname", "Eric Witkoff spoke.", nil},
 		{"and that person's later bare surname", "Eric Witkoff spoke. Then Witkoff left.", nil},
 		{"unless the taxonomy person is named in full", "Steve Witkoff met Eric Witkoff. Witkoff left.", []string{"steve_witkoff"}},
+		{"a bare surname alone in quotes is a title", "Путин смотрел матч «Уиткоффа». Ship \"Witkoff\" sailed.", []string{"vladimir_putin"}},
+		{"a quote that holds more than the surname", "\"Witkoff arrived\", Putin said.", []string{"steve_witkoff", "vladimir_putin"}},
 		{"a bare surname before the namesake's full name", "Witkoff scores. Eric Witkoff scored twice.", nil},
 		{"a given name across punctuation does not count", "Eric, Witkoff said.", []string{"steve_witkoff"}},
 		{"a title is not a given name", "President Putin said.", []string{"vladimir_putin"}},
