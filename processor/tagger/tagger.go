@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/wiretag/wiretag/config"
 	"github.com/wiretag/wiretag/processor/dict"
@@ -425,29 +426,61 @@ const bigSet = 8
 
 func (s *wordSet) add(ws ...dict.Word) {
 	for _, w := range ws {
-		if w.Stem {
-			s.stems = append(s.stems, w.Norm)
-			if len(w.Norm) < 3 {
-				s.noFilter = true
-			}
-			s.refilter()
-			if len(w.Norm) >= 3 {
-				s.mark(stemFilterHash([]byte(w.Norm)))
-			}
-			continue
+		s.addOne(w)
+		for _, v := range arabicProclitics(w.Norm) {
+			s.addOne(dict.Word{Norm: v, Stem: w.Stem})
 		}
-		h := text.Hash([]byte(w.Norm))
-		s.words = append(s.words, hashedWord{h, w.Norm})
+	}
+}
+
+// arabicProclitics returns an Arabic word with the conjunctions, prepositions
+// and their combinations that attach to it (للأرصاد for الأرصاد, وفي for في),
+// so that context lists match words as they stand in running text. Other
+// scripts have none.
+func arabicProclitics(w string) []string {
+	r, _ := utf8.DecodeRuneInString(w)
+	if r < 0x0600 || r > 0x06FF {
+		return nil
+	}
+	var out []string
+	if rest, ok := strings.CutPrefix(w, "ال"); ok {
+		for _, p := range []string{"و", "ف", "ب", "ك", "وب", "فب", "وك"} {
+			out = append(out, p+w)
+		}
+		for _, p := range []string{"لل", "ولل", "فلل"} { // ل + ال drops the alef
+			out = append(out, p+rest)
+		}
+		return out
+	}
+	for _, p := range []string{"و", "ف", "ب", "ل", "ك", "وب", "ول", "فب", "فل", "وك"} {
+		out = append(out, p+w)
+	}
+	return out
+}
+
+func (s *wordSet) addOne(w dict.Word) {
+	if w.Stem {
+		s.stems = append(s.stems, w.Norm)
+		if len(w.Norm) < 3 {
+			s.noFilter = true
+		}
 		s.refilter()
-		s.mark(h)
-		if len(s.words) == bigSet {
-			s.big = map[uint64][]string{}
-			for _, hw := range s.words {
-				s.big[hw.h] = append(s.big[hw.h], hw.w)
-			}
-		} else if s.big != nil {
-			s.big[h] = append(s.big[h], w.Norm)
+		if len(w.Norm) >= 3 {
+			s.mark(stemFilterHash([]byte(w.Norm)))
 		}
+		return
+	}
+	h := text.Hash([]byte(w.Norm))
+	s.words = append(s.words, hashedWord{h, w.Norm})
+	s.refilter()
+	s.mark(h)
+	if len(s.words) == bigSet {
+		s.big = map[uint64][]string{}
+		for _, hw := range s.words {
+			s.big[hw.h] = append(s.big[hw.h], hw.w)
+		}
+	} else if s.big != nil {
+		s.big[h] = append(s.big[h], w.Norm)
 	}
 }
 

@@ -98,6 +98,7 @@ func TestTagCases(t *testing.T) {
 		{"nor one four words on", "В Москве, по словам источников, заявили.", nil},
 		{"arabic venue with a separate preposition", "المحادثات في موسكو", nil},
 		{"arabic venue with a fused preposition", "المحادثات بموسكو", nil},
+		{"arabic context words match with a conjunction attached", "المحادثات وفي موسكو", nil},
 		{"arabic capital as government, with a conjunction", "ورفضت موسكو الخطة وموسكو تريد", []string{"ru"}},
 		{"topic needs the gate: Gaza ceasefire", "A ceasefire in Gaza held.", nil},
 		{"topic with the gate", "Russia said a ceasefire is possible.", []string{"#ceasefire", "ru"}},
