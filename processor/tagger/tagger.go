@@ -240,8 +240,8 @@ func Compile(set *dict.Set, digest string) (*Tagger, error) {
 					problems = append(problems, dict.Problem{File: f.Path, Line: a.Line, Msg: err.Error()})
 					continue
 				}
-				if f.Kind == dict.KindPerson {
-					declineWholeName(words, a.Lang)
+				if f.Kind == dict.KindPerson || f.Kind == dict.KindCountry && a.Lang == "de" {
+					declineWholeName(words, a.Lang) // and German country names: Polens, Moskaus
 				}
 				p, err := compilePattern(ei, a, len(words), sets)
 				if err != nil {

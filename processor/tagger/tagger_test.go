@@ -92,6 +92,7 @@ func TestTagCases(t *testing.T) {
 		{"capital in capitals later in the text still counts", "Talks went on. Then MOSCOW rejected it.", []string{"ru"}},
 		{"stem", "России и Россией", []string{"ru"}},
 		{"a venue capital that speaks for its government", "В Москве вчера заявили, что нет.", []string{"ru"}},
+		{"German genitive of a country's capital", "Moskaus Antwort kam spät.", []string{"ru"}},
 		{"impersonal statement after a German capital", "In Moskau heißt es, nein.", []string{"ru"}},
 		{"a capital whose alias does not speak stays a venue", "In Moscow heißt es, nein.", nil},
 		{"a statement verb in the next sentence does not count", "Переговоры прошли в Москве. Заявили, что нет.", nil},
