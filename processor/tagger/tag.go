@@ -1,9 +1,9 @@
 package tagger
 
 import (
+	"cmp"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -484,7 +484,19 @@ func (t *Tagger) mention(sc *scratch, f found) schema.Mention {
 	}
 }
 
-var kindOrder = map[string]int{dict.KindPerson: 0, dict.KindOrganization: 1, dict.KindMedia: 2, dict.KindCountry: 3}
+// kindOrder ranks actor kinds in the output: people, organizations, media,
+// countries.
+func kindOrder(kind string) int {
+	switch kind {
+	case dict.KindPerson:
+		return 0
+	case dict.KindOrganization:
+		return 1
+	case dict.KindMedia:
+		return 2
+	}
+	return 3
+}
 
 func (t *Tagger) actorsOut(sc *scratch) []schema.Actor {
 	// Group mentions by entity, keeping text order within each, so that all
@@ -513,15 +525,16 @@ func (t *Tagger) actorsOut(sc *scratch) []schema.Actor {
 	for i := range out { // cap each actor's slice so appends by callers cannot overwrite a neighbour
 		out[i].Mentions = out[i].Mentions[:len(out[i].Mentions):len(out[i].Mentions)]
 	}
-	sort.SliceStable(out, func(a, b int) bool {
-		ka, kb := kindOrder[out[a].Kind], kindOrder[out[b].Kind]
-		if ka != kb {
-			return ka < kb
+	// A generic sort: sort.SliceStable swaps these large structs through
+	// reflection, and was 6 % of a story's time.
+	slices.SortStableFunc(out, func(a, b schema.Actor) int {
+		if ka, kb := kindOrder(a.Kind), kindOrder(b.Kind); ka != kb {
+			return ka - kb
 		}
-		if out[a].Count != out[b].Count {
-			return out[a].Count > out[b].Count
+		if a.Count != b.Count {
+			return b.Count - a.Count
 		}
-		return out[a].ID < out[b].ID
+		return strings.Compare(a.ID, b.ID)
 	})
 	return out
 }
@@ -563,11 +576,11 @@ func (t *Tagger) topicsOut(sc *scratch) []schema.Topic {
 		tp := &out[-sc.slot[ei]-1]
 		tp.Mentions = append(tp.Mentions, t.mention(sc, f))
 	}
-	sort.SliceStable(out, func(a, b int) bool {
-		if out[a].Score != out[b].Score {
-			return out[a].Score > out[b].Score
+	slices.SortStableFunc(out, func(a, b schema.Topic) int {
+		if a.Score != b.Score {
+			return cmp.Compare(b.Score, a.Score)
 		}
-		return out[a].ID < out[b].ID
+		return strings.Compare(a.ID, b.ID)
 	})
 	return out
 }
