@@ -63,7 +63,7 @@ type entity struct {
 
 // pattern is one compiled alias.
 type pattern struct {
-	space  int // spaceActor, spaceSpeech or spaceTopic
+	space  int // spaceActor, spaceCountry, spaceSpeech, spaceTopic or spaceOther
 	entity int
 	alias  dict.Alias
 	words  int // token length
