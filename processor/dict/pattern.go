@@ -18,6 +18,11 @@ type Word struct {
 // MinStemLetters keeps stems from matching half the language.
 const MinStemLetters = 3
 
+// MaxWordBytes bounds one normalized word of an alias: the matcher stores a
+// word's length in a byte, and case endings add a few bytes. No name or cue
+// comes near it.
+const MaxWordBytes = 240
+
 // ParseAlias splits alias text into normalized words, reading the '*' and '~'
 // markers that follow a word.
 func ParseAlias(s string) ([]Word, error) {
@@ -36,6 +41,9 @@ func ParseAlias(s string) ([]Word, error) {
 			case '~':
 				w.Inflect = true
 			}
+		}
+		if len(w.Norm) > MaxWordBytes {
+			return nil, fmt.Errorf("word %.20q… is longer than %d bytes", w.Norm, MaxWordBytes)
 		}
 		if w.Stem && utf8.RuneCountInString(w.Norm) < MinStemLetters {
 			return nil, fmt.Errorf("stem %q* is shorter than %d letters", w.Norm, MinStemLetters)

@@ -82,17 +82,21 @@ func prefixHash(w []byte) uint64 {
 // edgeTable maps (parent node, word) to a child node with open addressing
 // and linear probing. Keys are 64-bit mixes of the parent and the word's
 // text.Hash; the word itself is compared on a key match, so a collision
-// costs a probe, never a wrong match.
+// costs a probe, never a wrong match. Slots are 16 bytes and hold no
+// pointers: the words live in one byte arena, each prefixed by its length,
+// so the table is half the size a string per slot would make it and the
+// garbage collector never scans it.
 type edgeTable struct {
 	slots []edgeSlot
+	words []byte // length-prefixed words
 	mask  uint64
 	n     int
 }
 
 type edgeSlot struct {
 	key   uint64
-	word  string
-	child int32 // 0 marks an empty slot: the root is never a child
+	child int32  // 0 marks an empty slot: the root is never a child
+	word  uint32 // offset of the length-prefixed word in edgeTable.words
 }
 
 func edgeKey(parent int32, wordHash uint64) uint64 {
@@ -106,14 +110,19 @@ func (t *edgeTable) get(parent int32, wordHash uint64, w []byte) int32 {
 		if s.child == 0 {
 			return 0
 		}
-		if s.key == key && s.word == string(w) {
+		if s.key == key && t.wordIs(s.word, w) {
 			return s.child
 		}
 	}
 }
 
+func (t *edgeTable) wordIs(off uint32, w []byte) bool {
+	n := int(t.words[off])
+	return n == len(w) && string(t.words[off+1:int(off)+1+n]) == string(w)
+}
+
 func (t *edgeTable) put(parent int32, w string, child int32) {
-	if 2*(t.n+1) > len(t.slots) { // keep the load under one half
+	if 3*(t.n+1) > 2*len(t.slots) { // keep the load under two thirds
 		old := t.slots
 		size := max(1024, 2*len(t.slots))
 		t.slots, t.mask, t.n = make([]edgeSlot, size), uint64(size-1), 0
@@ -123,7 +132,9 @@ func (t *edgeTable) put(parent int32, w string, child int32) {
 			}
 		}
 	}
-	t.insert(edgeSlot{key: edgeKey(parent, text.Hash([]byte(w))), word: w, child: child})
+	off := uint32(len(t.words))
+	t.words = append(append(t.words, byte(len(w))), w...)
+	t.insert(edgeSlot{key: edgeKey(parent, text.Hash([]byte(w))), word: off, child: child})
 }
 
 func (t *edgeTable) insert(e edgeSlot) {
