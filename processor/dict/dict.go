@@ -59,6 +59,10 @@ type Alias struct {
 	NotPrev     []string
 	Next        []string
 	NotNext     []string
+	// NotSuffix: like NotNext, but only for a word joined to the match by
+	// an apostrophe: a Turkish case suffix (Kiev'de, in Kyiv), never the
+	// next word of a sentence ("Kiev a dit", "Kiev ya no").
+	NotSuffix []string
 	// Speaks: a not_prev word (a venue preposition) does not block the alias
 	// when one of its file's statement verbs follows within three words of
 	// the same sentence: "В Москве заявили", "In Berlin heißt es".

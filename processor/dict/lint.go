@@ -97,7 +97,7 @@ func lint(set *Set) Problems {
 						ps = append(ps, Problem{f.Path, a.Line, fmt.Sprintf("%q: ~ inflection is defined for ru and uk only, not %s", a.Text, a.Lang)})
 					}
 				}
-				for _, list := range [][]string{a.Near, a.NotNear, a.Prev, a.NotPrev, a.Next, a.NotNext} {
+				for _, list := range [][]string{a.Near, a.NotNear, a.Prev, a.NotPrev, a.Next, a.NotNext, a.NotSuffix} {
 					for _, word := range list {
 						cw, err := ParseAlias(word)
 						if err != nil {

@@ -185,6 +185,8 @@ func aliasOptions(n *yaml.Node, a *Alias, kind string, bad func(*yaml.Node, stri
 			a.Next = wordList(v, bad)
 		case "not_next":
 			a.NotNext = wordList(v, bad)
+		case "not_suffix":
+			a.NotSuffix = wordList(v, bad)
 		case "window":
 			w := number(v, bad)
 			if w < 1 || w != float64(int(w)) {

@@ -77,12 +77,12 @@ func Key(ws []Word) string {
 // signature is a canonical text of an alias's options, so two aliases with
 // the same spelling and different rules are told apart.
 func (a *Alias) signature() string {
-	return fmt.Sprintf("%s|%v|%v|%v|%v|%v|%v|%v|%v|%v|%d|%g", a.Case, a.AfterFull, a.NotDateline,
-		a.Near, a.NotNear, a.Prev, a.NotPrev, a.Next, a.NotNext, a.Speaks, a.Window, a.Weight)
+	return fmt.Sprintf("%s|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%d|%g", a.Case, a.AfterFull, a.NotDateline,
+		a.Near, a.NotNear, a.Prev, a.NotPrev, a.Next, a.NotNext, a.NotSuffix, a.Speaks, a.Window, a.Weight)
 }
 
 // HasContext reports whether an alias carries rules that can tell two equal
 // aliases apart.
 func (a *Alias) HasContext() bool {
-	return a.Case != "" || a.AfterFull || a.NotDateline || len(a.Near)+len(a.NotNear)+len(a.Prev)+len(a.NotPrev)+len(a.Next)+len(a.NotNext) > 0
+	return a.Case != "" || a.AfterFull || a.NotDateline || len(a.Near)+len(a.NotNear)+len(a.Prev)+len(a.NotPrev)+len(a.Next)+len(a.NotNext)+len(a.NotSuffix) > 0
 }

@@ -281,6 +281,9 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 	if !p.notNext.empty() && h.End < len(d.Tokens) && p.notNext.has(d.Word(h.End), d.Tokens[h.End].Hash) {
 		return false
 	}
+	if !p.notSuffix.empty() && h.End < len(d.Tokens) && apostropheBetween(d, h.End-1) && p.notSuffix.has(d.Word(h.End), d.Tokens[h.End].Hash) {
+		return false
+	}
 	if !p.near.empty() && !nearAny(d, h, p.window, p.near) {
 		return false
 	}
@@ -400,6 +403,16 @@ func previousWord(d *text.Doc, h match.Hit) ([]byte, uint64, bool) {
 		return nil, 0, false
 	}
 	return d.Word(h.Start - 1), d.Tokens[h.Start-1].Hash, true
+}
+
+// apostropheBetween reports whether tokens i and i+1 are joined by one
+// apostrophe, as a Turkish case suffix is joined to a name (Kiev'de).
+func apostropheBetween(d *text.Doc, i int) bool {
+	switch d.Src[d.Tokens[i].BEnd:d.Tokens[i+1].BStart] {
+	case "'", "’", "ʼ", "‘", "`":
+		return true
+	}
+	return false
 }
 
 // statementFollows reports whether a statement verb (Tagger.said) is among

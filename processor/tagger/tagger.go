@@ -69,15 +69,16 @@ type pattern struct {
 	words  int // token length
 	// Context word lists, nil when absent. Equal lists are one shared set:
 	// the dictionaries repeat the same lists on many aliases.
-	near     *wordSet
-	notNear  *wordSet
-	prev     *wordSet
-	notPrev  *wordSet
-	next     *wordSet
-	notNext  *wordSet
-	window   int
-	surname  bool // a one-word person alias: not after another person's given name
-	hasRules bool
+	near      *wordSet
+	notNear   *wordSet
+	prev      *wordSet
+	notPrev   *wordSet
+	next      *wordSet
+	notNext   *wordSet
+	notSuffix *wordSet
+	window    int
+	surname   bool // a one-word person alias: not after another person's given name
+	hasRules  bool
 }
 
 // Tagger tags stories with one compiled set of dictionaries.
@@ -314,7 +315,7 @@ func compilePattern(ei int, a dict.Alias, n int, sets map[string]*wordSet) (patt
 	lists := []struct {
 		src []string
 		dst **wordSet
-	}{{a.Near, &p.near}, {a.NotNear, &p.notNear}, {a.Prev, &p.prev}, {a.NotPrev, &p.notPrev}, {a.Next, &p.next}, {a.NotNext, &p.notNext}}
+	}{{a.Near, &p.near}, {a.NotNear, &p.notNear}, {a.Prev, &p.prev}, {a.NotPrev, &p.notPrev}, {a.Next, &p.next}, {a.NotNext, &p.notNext}, {a.NotSuffix, &p.notSuffix}}
 	for _, l := range lists {
 		if len(l.src) == 0 {
 			continue
@@ -335,7 +336,7 @@ func compilePattern(ei int, a dict.Alias, n int, sets map[string]*wordSet) (patt
 		sets[key] = set
 		*l.dst = set
 	}
-	p.hasRules = a.Case != "" || a.AfterFull || a.NotDateline || !p.near.empty() || !p.notNear.empty() || !p.prev.empty() || !p.notPrev.empty() || !p.next.empty() || !p.notNext.empty()
+	p.hasRules = a.Case != "" || a.AfterFull || a.NotDateline || !p.near.empty() || !p.notNear.empty() || !p.prev.empty() || !p.notPrev.empty() || !p.next.empty() || !p.notNext.empty() || !p.notSuffix.empty()
 	return p, nil
 }
 

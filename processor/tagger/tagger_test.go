@@ -84,6 +84,8 @@ func TestTagCases(t *testing.T) {
 		{"the person's own first name in another case", "Стива Уиткоффа ждали.", []string{"steve_witkoff"}},
 		{"exact-case acronym", "ap news and AP reported", []string{"associated_press"}},
 		{"a country word inside an organization's name counts for both", "The Russian-European Union talks.", []string{"european_union", "ru"}},
+		{"a Turkish case suffix after an apostrophe makes a venue", "Kiev'de görüşme yapıldı.", nil},
+		{"the same word as the next word of a sentence does not", "Kiev a dit non.", []string{"ua"}},
 		{"venue capital does not count", "Talks in Moscow ended.", nil},
 		{"capital as government counts", "Moscow rejected the text.", []string{"ru"}},
 		{"dateline capital is a venue", "MOSCOW - The talks went on.", nil},
