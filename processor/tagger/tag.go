@@ -408,11 +408,9 @@ func previousWord(d *text.Doc, h match.Hit) ([]byte, uint64, bool) {
 // apostropheBetween reports whether tokens i and i+1 are joined by one
 // apostrophe, as a Turkish case suffix is joined to a name (Kiev'de).
 func apostropheBetween(d *text.Doc, i int) bool {
-	switch d.Src[d.Tokens[i].BEnd:d.Tokens[i+1].BStart] {
-	case "'", "’", "ʼ", "‘", "`":
-		return true
-	}
-	return false
+	between := d.Src[d.Tokens[i].BEnd:d.Tokens[i+1].BStart]
+	r, size := utf8.DecodeRuneInString(between)
+	return size == len(between) && text.IsApostrophe(r)
 }
 
 // statementFollows reports whether a statement verb (Tagger.said) is among

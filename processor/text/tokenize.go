@@ -237,6 +237,10 @@ func hashEnd(norm []byte, start int) ([]byte, uint64) {
 	return norm, hashFinish(h, tail)
 }
 
+// IsApostrophe reports whether r is one of the apostrophes the tokenizer
+// knows (' ’ ʼ ‘ ` ʹ).
+func IsApostrophe(r rune) bool { return lookup(r).class() == classApos }
+
 // Normalize returns the normalized tokens of s joined by single spaces. It is
 // meant for dictionaries and tests, not the hot path.
 func Normalize(s string) string {
