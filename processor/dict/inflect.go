@@ -3,8 +3,8 @@ package dict
 import "strings"
 
 // Forms returns the normalized case forms of a Russian or Ukrainian name or
-// noun in the nominative (for German: the word and its genitive in -s) (already normalized: lower case, ё as е), the word
-// itself first. The rules follow the declension classes of surnames and first
+// noun in the nominative (already normalized: lower case, ё as е), the word
+// itself first; for German, the word and its genitive in -s. The rules follow the declension classes of surnames and first
 // names in news copy; they over-generate a little on purpose, since a form that
 // never occurs costs nothing, while a missing one loses a mention. Generic
 // stemmers are not used: they cut names (Лавров → лавр, Рубио → руб).

@@ -31,20 +31,8 @@ func lint(set *Set) Problems {
 				ps = append(ps, Problem{f.Path, 0, fmt.Sprintf("requires_any: %q is not an actor id", id)})
 			}
 		}
-		for _, w := range f.OtherConflicts {
-			if ws, err := ParseAlias(w); err != nil {
-				ps = append(ps, Problem{f.Path, f.OtherLine, fmt.Sprintf("other_conflicts %q: %v", w, err)})
-			} else if len(ws) != 1 {
-				ps = append(ps, Problem{f.Path, f.OtherLine, fmt.Sprintf("other_conflicts %q must be one word", w)})
-			}
-		}
-		for _, w := range f.StatementVerbs {
-			if ws, err := ParseAlias(w); err != nil {
-				ps = append(ps, Problem{f.Path, f.StatementLine, fmt.Sprintf("statement_verbs %q: %v", w, err)})
-			} else if len(ws) != 1 {
-				ps = append(ps, Problem{f.Path, f.StatementLine, fmt.Sprintf("statement_verbs %q must be one word", w)})
-			}
-		}
+		ps = append(ps, oneWordList(f.Path, f.OtherLine, "other_conflicts", f.OtherConflicts)...)
+		ps = append(ps, oneWordList(f.Path, f.StatementLine, "statement_verbs", f.StatementVerbs)...)
 		for _, g := range f.GivenNames {
 			if ws, err := ParseAlias(g.Text); err != nil {
 				ps = append(ps, Problem{f.Path, g.Line, fmt.Sprintf("given name %q: %v", g.Text, err)})
@@ -144,6 +132,20 @@ func lint(set *Set) Problems {
 	slices.Sort(missing)
 	if len(missing) > 0 {
 		ps = append(ps, Problem{"(taxonomy)", 0, "no dictionary entry for: " + strings.Join(missing, ", ")})
+	}
+	return ps
+}
+
+// oneWordList checks a file-level word list (other_conflicts,
+// statement_verbs): every entry must parse and be one word.
+func oneWordList(path string, line int, key string, words []string) []Problem {
+	var ps []Problem
+	for _, w := range words {
+		if ws, err := ParseAlias(w); err != nil {
+			ps = append(ps, Problem{path, line, fmt.Sprintf("%s %q: %v", key, w, err)})
+		} else if len(ws) != 1 {
+			ps = append(ps, Problem{path, line, fmt.Sprintf("%s %q must be one word", key, w)})
+		}
 	}
 	return ps
 }
