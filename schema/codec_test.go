@@ -323,3 +323,38 @@ func TestNewEnrichedFromDecodeEncodesAsEncodingJSON(t *testing.T) {
 		t.Error("a Story not from Decode must not be trusted")
 	}
 }
+
+// sizeHint must cover the encoding of real records, or Marshal grows its
+// buffer (and allocates the record two or three times) on every story.
+func TestSizeHintCoversEncoding(t *testing.T) {
+	for _, e := range sizeHintRecords(t) {
+		b, err := e.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := e.sizeHint(); h < len(b) || h > len(b)*3/2+512 {
+			t.Errorf("%s: sizeHint %d for %d encoded bytes", e.ID, h, len(b))
+		}
+		if cap(b) != e.sizeHint() {
+			t.Errorf("%s: Marshal grew its buffer: cap %d, hint %d", e.ID, cap(b), e.sizeHint())
+		}
+	}
+}
+
+func sizeHintRecords(t *testing.T) []*Enriched {
+	t.Helper()
+	many := sampleEnriched()
+	many.ID = "many mentions"
+	for i := range 30 {
+		a := Actor{ID: fmt.Sprintf("actor_%d", i), Kind: "person", Name: "Ім'я Прізвище", Wikidata: "Q123456"}
+		for j := range 8 {
+			a.Mentions = append(a.Mentions, Mention{Field: "body", Start: 100000 * j, End: 100000*j + 12, Text: "Прізвищем"})
+		}
+		many.Actors = append(many.Actors, a)
+		many.People = append(many.People, NinjsEntity{Name: a.Name, Rel: "mentioned", URI: "urn:wiretag:actor:" + a.ID, Literal: a.ID})
+	}
+	bare := &Enriched{ID: "bare"}
+	// Records of escape-heavy strings (fill's) may grow once: they are rare,
+	// and a hint sized for them would waste memory on every story.
+	return []*Enriched{sampleEnriched(), many, bare}
+}

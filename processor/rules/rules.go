@@ -228,47 +228,47 @@ func (r *Rule) match(e *schema.Enriched) (Hit, bool) {
 	if len(r.Languages) > 0 && !slices.Contains(r.Languages, e.Language.Detected) {
 		return Hit{}, false
 	}
-	topics := map[string]bool{}
-	for _, t := range e.Topics {
-		if t.Score >= r.MinScore {
-			topics[t.ID] = true
-		}
-	}
+	// A record has one entry per id and rules name a few ids, so scanning
+	// the record beats building sets of it for every rule and story.
+	topicOK := func(t *schema.Topic) bool { return t.Score >= r.MinScore }
 	minMentions := max(r.MinMentions, 1)
-	actors := map[string]bool{}
-	for _, a := range e.Actors {
-		if max(a.Count, len(a.Mentions)) >= minMentions {
-			actors[a.ID] = true
-		}
+	actorOK := func(a *schema.Actor) bool { return max(a.Count, len(a.Mentions)) >= minMentions }
+	hasTopic := func(id string) bool {
+		i := slices.IndexFunc(e.Topics, func(t schema.Topic) bool { return t.ID == id })
+		return i >= 0 && topicOK(&e.Topics[i])
 	}
-	if !r.Topics.holds(topics) || !r.Actors.holds(actors) {
+	hasActor := func(id string) bool {
+		i := slices.IndexFunc(e.Actors, func(a schema.Actor) bool { return a.ID == id })
+		return i >= 0 && actorOK(&e.Actors[i])
+	}
+	if !r.Topics.holds(hasTopic) || !r.Actors.holds(hasActor) {
 		return Hit{}, false
 	}
 	h := Hit{Rule: r}
-	for _, t := range e.Topics {
-		if topics[t.ID] && r.Topics.names(t.ID) {
+	for i := range e.Topics {
+		if t := &e.Topics[i]; r.Topics.names(t.ID) && topicOK(t) {
 			h.Topics = append(h.Topics, t.ID)
 		}
 	}
-	for _, a := range e.Actors {
-		if actors[a.ID] && r.Actors.names(a.ID) {
+	for i := range e.Actors {
+		if a := &e.Actors[i]; r.Actors.names(a.ID) && actorOK(a) {
 			h.Actors = append(h.Actors, a.ID)
 		}
 	}
 	return h, true
 }
 
-func (m Match) holds(present map[string]bool) bool {
-	if len(m.Any) > 0 && !slices.ContainsFunc(m.Any, func(id string) bool { return present[id] }) {
+func (m Match) holds(present func(id string) bool) bool {
+	if len(m.Any) > 0 && !slices.ContainsFunc(m.Any, present) {
 		return false
 	}
 	for _, id := range m.All {
-		if !present[id] {
+		if !present(id) {
 			return false
 		}
 	}
 	for _, id := range m.None {
-		if present[id] {
+		if present(id) {
 			return false
 		}
 	}

@@ -160,3 +160,34 @@ func TestAlertRecord(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", b, want)
 	}
 }
+
+// A hit names the ids that made it match, in record order, and only those
+// that meet the rule's thresholds; a story no rule matches costs no garbage.
+func TestEvaluateHitIDsAndNoGarbage(t *testing.T) {
+	s, err := Parse("t.yaml", []byte(`rules:
+  - name: r
+    topic: a.1
+    topics: {any: [territory, ceasefire]}
+    actors: {any: [donald_trump, vladimir_putin]}
+    min_score: 0.5
+    min_mentions: 2
+`), known(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &schema.Enriched{Language: schema.Language{Detected: "en"},
+		Topics: []schema.Topic{{ID: "ceasefire", Score: 0.9}, {ID: "elections", Score: 3}, {ID: "territory", Score: 0.4}},
+		Actors: []schema.Actor{{ID: "vladimir_putin", Count: 2}, {ID: "nato", Count: 5}, {ID: "donald_trump", Count: 1}}}
+	hits := s.Evaluate(e)
+	if len(hits) != 1 || strings.Join(hits[0].Topics, ",") != "ceasefire" || strings.Join(hits[0].Actors, ",") != "vladimir_putin" {
+		t.Fatalf("hits = %+v, want one hit with topics [ceasefire] and actors [vladimir_putin]", hits)
+	}
+	e.Actors[0].Count = 1
+	if allocs := testing.AllocsPerRun(10, func() {
+		if len(s.Evaluate(e)) != 0 {
+			t.Fatal("matched with too few mentions")
+		}
+	}); allocs != 0 {
+		t.Errorf("Evaluate of a story no rule matches made %.0f allocations", allocs)
+	}
+}

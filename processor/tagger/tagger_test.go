@@ -420,3 +420,35 @@ func TestDigestCoversDictionariesOnly(t *testing.T) {
 		t.Errorf("a dictionary change kept the digest %s", v1)
 	}
 }
+
+// Marshal sizes its buffer from the record, so encoding a real tagged story
+// is one allocation; growing from a guess allocated every record two or
+// three times, half of the processor's garbage.
+func TestMarshalAllocatesOnce(t *testing.T) {
+	tg, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile("../../config/samples/stories.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range splitLines(data) {
+		st, err := schema.Decode(line, "", schema.Limits{})
+		if err != nil {
+			t.Fatalf("sample: %v", err)
+		}
+		rec := tg.Tag(st)
+		if len(rec.Actors) == 0 {
+			continue
+		}
+		n++
+		if allocs := testing.AllocsPerRun(5, func() { _, _ = rec.Marshal() }); allocs != 1 {
+			t.Errorf("%s: Marshal made %.0f allocations, want 1", st.ID, allocs)
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d tagged samples", n)
+	}
+}
