@@ -313,6 +313,11 @@ func TestIdempotencyKeyDeterministic(t *testing.T) {
 		a == IdempotencyKey("in", 12, 2, "alert", "r") || len(a) != 32 {
 		t.Fatal("idempotency key not a deterministic function of its inputs")
 	}
+	// Keys must not change across versions: consumers deduplicate records
+	// written before and after an upgrade.
+	if a != "7a2628f50f21600f01a67e21009e71e1" || IdempotencyKey("wiretag.stories", 5, 123456789, "enriched", "") != "6defa28abbdd6d0cc245a0ddbd2da1ab" {
+		t.Fatalf("idempotency key changed: %s", a)
+	}
 }
 
 // Work on a partition the group has already committed further (another
@@ -463,5 +468,33 @@ func TestMayBeStale(t *testing.T) {
 	p.lastCommitFail.Store(now.Add(time.Minute).UnixNano())
 	if !p.mayBeStale(now.Add(30 * time.Second)) {
 		t.Error("work fetched before a failed commit must be guarded")
+	}
+}
+
+// Every output names its source, kind, key, story, rule and version; input
+// headers pass through except forged wiretag- ones, whatever their case.
+func TestOutputHeaders(t *testing.T) {
+	src := kafka.Message{Topic: "in", Partition: 3, Offset: 42, Headers: []kafka.Header{
+		{Key: "traceparent", Value: []byte("00-abc-def-01")}, {Key: "WIRETAG-Kind", Value: []byte("forged")}, {Key: "wire", Value: []byte("short")}}}
+	hs := outputHeaders(src, "alert", "ceasefire", "story-1", "1.2.3")
+	want := map[string]string{
+		"traceparent": "00-abc-def-01", "wire": "short",
+		HeaderSourceTopic: "in", HeaderSourcePartition: "3", HeaderSourceOffset: "42", HeaderKind: "alert",
+		HeaderIdempotencyKey: IdempotencyKey("in", 3, 42, "alert", "ceasefire"),
+		HeaderStoryID:        "story-1", HeaderRule: "ceasefire", HeaderVersion: "1.2.3",
+	}
+	if len(hs) != len(want) {
+		t.Fatalf("%d headers, want %d: %v", len(hs), len(want), hs)
+	}
+	for _, h := range hs {
+		if w, ok := want[h.Key]; !ok || string(h.Value) != w {
+			t.Errorf("header %s = %q, want %q (present: %v)", h.Key, h.Value, w, ok)
+		}
+		if cap(h.Value) != len(h.Value) && h.Key != "traceparent" && h.Key != "wire" {
+			t.Errorf("header %s: value not capped", h.Key)
+		}
+	}
+	if hs := outputHeaders(src, "enriched", "", "", "v"); len(hs) != 8 {
+		t.Errorf("enriched without story id: %d headers, want 8: two passed through and six of its own (no rule, no story id)", len(hs))
 	}
 }
