@@ -25,19 +25,25 @@ func cmdBench(args []string) int {
 	rateDur := fs.Duration("rate-duration", 10*time.Second, "how long each fixed rate runs")
 	poison := fs.Float64("poison", 0.01, "share of poison messages (invalid JSON, invalid UTF-8, empty)")
 	partitions := fs.Int("partitions", 6, "partitions of every topic the bench creates")
-	mode := fs.String("mode", "both", "pass-through, wiretag or both (the ratio needs both)")
+	mode := fs.String("mode", "both", "both (pass-through and wiretag), all (also pass-through-sized), or a comma-separated list of pass-through, pass-through-sized, wiretag")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	huge := fs.Int("huge", 0, "after the rates, send this many 10 MB poison messages and report peak RSS")
+	prefix := fs.String("topic-prefix", "bench-", "prefix of the topics and consumer group each mode creates")
+	keep := fs.Bool("keep-topics", false, "keep the topics and consumer group each mode creates (they are deleted at its end by default)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: wiretag bench [flags]
 
-Measures wiretag end to end. For each mode it creates fresh topics, produces
+Measures wiretag end to end. For each mode it creates fresh topics (deleted
+at its end, with its consumer group, unless --keep-topics), produces
 the stories, starts 'wiretag run' as a separate process (WIRETAG_* settings
 apply to it), consumes the enriched and dead-letter topics, and reports
 stories/s and MB/s at saturation, end-to-end latency percentiles at fixed
 rates, processor CPU seconds per 1000 stories and peak RSS. The pass-through
 mode replaces tagging with a copy: its throughput is the Kafka client's limit
-here, and wiretag / pass-through is reported from the same run.`)
+here, and wiretag / pass-through is reported from the same run. The
+pass-through-sized mode copies too but writes about as much as wiretag does
+(each record with its body three times, plus one 400-byte record on an alert
+topic): wiretag / pass-through-sized is the cost of tagging alone.`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -48,7 +54,7 @@ here, and wiretag / pass-through is reported from the same run.`)
 		fmt.Fprintln(os.Stderr, "wiretag bench:", err)
 		return 1
 	}
-	o := loadgen.Options{Stories: *stories, RateDuration: *rateDur, Poison: *poison, Partitions: *partitions, Exe: exe, Progress: os.Stderr, Huge: *huge}
+	o := loadgen.Options{Stories: *stories, RateDuration: *rateDur, Poison: *poison, Partitions: *partitions, Exe: exe, Progress: os.Stderr, Huge: *huge, KeepTopics: *keep, TopicPrefix: *prefix}
 	if *brokers != "" {
 		o.Brokers = strings.Split(*brokers, ",")
 	}
@@ -66,11 +72,16 @@ here, and wiretag / pass-through is reported from the same run.`)
 	switch *mode {
 	case "both":
 		o.Modes = []string{loadgen.ModePassThrough, loadgen.ModeWiretag}
-	case loadgen.ModePassThrough, loadgen.ModeWiretag:
-		o.Modes = []string{*mode}
+	case "all":
+		o.Modes = []string{loadgen.ModePassThrough, loadgen.ModeSized, loadgen.ModeWiretag}
 	default:
-		fmt.Fprintf(os.Stderr, "wiretag bench: --mode must be pass-through, wiretag or both\n")
-		return 2
+		for _, m := range strings.Split(*mode, ",") {
+			if m != loadgen.ModePassThrough && m != loadgen.ModeSized && m != loadgen.ModeWiretag {
+				fmt.Fprintf(os.Stderr, "wiretag bench: --mode must be both, all, or a comma-separated list of pass-through, pass-through-sized and wiretag; got %q\n", m)
+				return 2
+			}
+			o.Modes = append(o.Modes, m)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -113,5 +124,8 @@ func printBench(w io.Writer, rep *loadgen.Report) {
 	tw.Flush()
 	if rep.Ratio > 0 {
 		fmt.Fprintf(w, "\nwiretag / pass-through at saturation: %.2f\n", rep.Ratio)
+	}
+	if rep.RatioSized > 0 {
+		fmt.Fprintf(w, "wiretag / pass-through-sized at saturation: %.2f (the cost of tagging alone)\n", rep.RatioSized)
 	}
 }

@@ -12,14 +12,16 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wiretag/wiretag/config"
+	"github.com/wiretag/wiretag/processor/enrich"
 	"github.com/wiretag/wiretag/processor/service"
 )
 
 func cmdRun(args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	passThrough := fs.Bool("pass-through", false, "benchmark baseline: decode and re-encode stories without tagging or alerts (used by wiretag bench)")
+	sized := fs.Bool("pass-through-sized", false, "benchmark baseline: as --pass-through, but writing about as much as wiretag does (used by wiretag bench)")
 	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: wiretag run [--pass-through]\n\nRuns the stream processor. Settings come from WIRETAG_* variables\n(see 'wiretag config' for their effective values):\n\n")
+		fmt.Fprintf(os.Stderr, "usage: wiretag run [--pass-through | --pass-through-sized]\n\nRuns the stream processor. Settings come from WIRETAG_* variables\n(see 'wiretag config' for their effective values):\n\n")
 		for _, v := range (config.Config{}).Vars() {
 			fmt.Fprintf(os.Stderr, "  %-34s %s\n", v.Name, v.Desc)
 		}
@@ -50,7 +52,14 @@ func cmdRun(args []string) int {
 		os.Exit(1)
 	}()
 
-	if err := service.Run(ctx, cfg, version, log, service.Hooks{Hup: hup, PassThrough: *passThrough}); err != nil {
+	baseline := enrich.BaselineNone
+	switch {
+	case *sized:
+		baseline = enrich.BaselineCopySized
+	case *passThrough:
+		baseline = enrich.BaselineCopy
+	}
+	if err := service.Run(ctx, cfg, version, log, service.Hooks{Hup: hup, Baseline: baseline}); err != nil {
 		log.Error().Err(err).Msg("wiretag run failed")
 		return 1
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/wiretag/wiretag/processor/metrics"
@@ -76,10 +77,31 @@ type Result struct {
 type Options struct {
 	EnrichedTopic   string
 	MaxMessageBytes int
-	// PassThrough replaces tagging and rules by a copy: decode, re-encode,
-	// produce. It is the baseline wiretag bench measures the client's limit with.
-	PassThrough bool
+	// Baseline, if set, replaces tagging and rules by a copy (wiretag bench).
+	Baseline Baseline
 }
+
+// Baseline selects what replaces tagging in wiretag bench's baselines.
+type Baseline int
+
+const (
+	BaselineNone Baseline = iota // tag: the processor itself
+	// BaselineCopy decodes, re-encodes and produces each story: the Kafka
+	// client's limit on this machine.
+	BaselineCopy
+	// BaselineCopySized is BaselineCopy writing about as much as wiretag
+	// does on the bench's stories: the record with its body three times
+	// (mentions make an enriched record about three times its body) plus a
+	// 400-byte record on the first alert topic (wiretag bench's stories
+	// raise about one alert each). It separates the cost of tagging from the
+	// cost of moving wiretag's larger output.
+	BaselineCopySized
+)
+
+const (
+	sizedBodyCopies = 3
+	sizedAlertBytes = 400
+)
 
 // Process handles one input with the snapshot s. It never panics: a panic in
 // tagging is returned as a ClassPanic failure.
@@ -112,8 +134,11 @@ func Process(s *Snapshot, opt Options, in Input) (res Result) {
 	res.StoryID = story.ID
 	var e *schema.Enriched
 	var hits []rules.Hit
-	if opt.PassThrough {
+	if opt.Baseline != BaselineNone {
 		e = copyStory(story)
+		if opt.Baseline == BaselineCopySized {
+			e.Body = strings.Repeat(e.Body, sizedBodyCopies)
+		}
 	} else {
 		e = s.Tagger.Tag(story)
 		hits = s.Rules.Evaluate(e)
@@ -132,6 +157,12 @@ func Process(s *Snapshot, opt Options, in Input) (res Result) {
 			return Result{StoryID: story.ID, Failure: &Failure{Class: ClassEncode, Stage: StageEncode, Err: fmt.Errorf("alert %s: %w", h.Rule.Name, err)}}
 		}
 		res.Records = append(res.Records, Record{Kind: metrics.KindAlert, Topic: h.Rule.Topic, Key: []byte(story.ID), Value: b, Rule: h.Rule.Name})
+	}
+	if opt.Baseline == BaselineCopySized && s != nil && s.Rules != nil {
+		if topics := s.Rules.Topics(); len(topics) > 0 {
+			res.Records = append(res.Records, Record{Kind: metrics.KindAlert, Topic: topics[0], Key: []byte(story.ID),
+				Value: body[:min(len(body), sizedAlertBytes)], Rule: "baseline"})
+		}
 	}
 	res.Enriched = e
 	return res

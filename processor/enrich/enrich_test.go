@@ -69,3 +69,39 @@ func TestProcessFailures(t *testing.T) {
 		t.Errorf("panic not recovered: %+v", r.Failure)
 	}
 }
+
+// The bench's baselines copy instead of tagging; the sized one writes the
+// body three times and one short record on the first alert topic.
+func TestBaselines(t *testing.T) {
+	s := snap(t)
+	body := strings.Repeat("Vladimir Putin spoke of a ceasefire. ", 30)
+	in := Input{Key: []byte("k"), Value: []byte(`{"id":"s1","headline":"H","body":"` + body + `"}`)}
+	cases := []struct {
+		baseline    Baseline
+		records     int
+		bodyCopies  int
+		tagged      bool
+		secondTopic string
+	}{
+		{BaselineNone, 2, 1, true, "alerts.cf"},
+		{BaselineCopy, 1, 1, false, ""},
+		{BaselineCopySized, 2, 3, false, "alerts.cf"},
+	}
+	for _, c := range cases {
+		r := Process(s, Options{EnrichedTopic: "enriched", Baseline: c.baseline}, in)
+		if r.Failure != nil || len(r.Records) != c.records {
+			t.Fatalf("baseline %d: failure %v, %d records", c.baseline, r.Failure, len(r.Records))
+		}
+		if n := strings.Count(string(r.Records[0].Value), body); n != c.bodyCopies {
+			t.Errorf("baseline %d: body %d times in the record, want %d", c.baseline, n, c.bodyCopies)
+		}
+		if tagged := len(r.Enriched.Actors) > 0; tagged != c.tagged {
+			t.Errorf("baseline %d: tagged %v, want %v", c.baseline, tagged, c.tagged)
+		}
+		if c.records == 2 {
+			if r.Records[1].Topic != c.secondTopic || len(r.Records[1].Value) > sizedAlertBytes {
+				t.Errorf("baseline %d: second record on %s, %d bytes", c.baseline, r.Records[1].Topic, len(r.Records[1].Value))
+			}
+		}
+	}
+}

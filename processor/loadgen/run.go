@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -30,6 +31,10 @@ import (
 const (
 	ModePassThrough = "pass-through" // decode, encode, produce, commit: the client's limit
 	ModeWiretag     = "wiretag"      // the full processor
+	// ModeSized is the pass-through writing about as much as wiretag does
+	// (see enrich.BaselineCopySized): wiretag / sized is the cost of tagging
+	// alone, without the cost of moving wiretag's larger records.
+	ModeSized = "pass-through-sized"
 )
 
 // Options configure a benchmark run.
@@ -42,6 +47,8 @@ type Options struct {
 	Partitions   int           // partitions of every topic
 	Modes        []string      // ModePassThrough and/or ModeWiretag
 	Huge         int           // 10 MB poison messages sent after the rates, to show memory stays bounded
+	TopicPrefix  string        // of the topics and group each mode creates; default "bench-"
+	KeepTopics   bool          // leave the topics and group each mode creates (default: deleted at its end)
 	Exe          string        // the wiretag binary to run as the processor
 	ExtraEnv     []string      // extra WIRETAG_* settings for the processor
 	Progress     io.Writer     // progress lines; nil for none
@@ -72,6 +79,8 @@ type Report struct {
 	Results []Result `json:"results"`
 	// Ratio is wiretag / pass-through stories/s at saturation, same run.
 	Ratio float64 `json:"ratio"`
+	// RatioSized is wiretag / pass-through-sized, when that mode ran.
+	RatioSized float64 `json:"ratio_sized,omitempty"`
 }
 
 func (o *Options) logf(format string, args ...any) {
@@ -114,6 +123,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if sat[ModePassThrough] > 0 {
 		rep.Ratio = sat[ModeWiretag] / sat[ModePassThrough]
 	}
+	if sat[ModeSized] > 0 {
+		rep.RatioSized = sat[ModeWiretag] / sat[ModeSized]
+	}
 	return rep, nil
 }
 
@@ -136,8 +148,12 @@ func runMode(ctx context.Context, o Options, brokers []string, mode string, n in
 	cfg := config.Default()
 	cfg.Brokers = brokers
 	suffix := fmt.Sprintf("%d-%d", time.Now().UnixNano()%1e9, n)
-	cfg.InputTopic, cfg.EnrichedTopic, cfg.DeadLetterTopic = "bench-in-"+suffix, "bench-enriched-"+suffix, "bench-dlq-"+suffix
-	cfg.GroupID = "bench-" + suffix
+	prefix := o.TopicPrefix
+	if prefix == "" {
+		prefix = "bench-"
+	}
+	cfg.InputTopic, cfg.EnrichedTopic, cfg.DeadLetterTopic = prefix+"in-"+suffix, prefix+"enriched-"+suffix, prefix+"dlq-"+suffix
+	cfg.GroupID = prefix + suffix
 	client, err := kafkaio.NewClient(cfg)
 	if err != nil {
 		return nil, err
@@ -153,6 +169,12 @@ func runMode(ctx context.Context, o Options, brokers []string, mode string, n in
 	topics := append([]string{cfg.EnrichedTopic, cfg.DeadLetterTopic}, rs.Topics()...)
 	if err := kafkaio.CreateTopics(ctx, client, o.Partitions, 1, topics...); err != nil {
 		return nil, fmt.Errorf("create topics: %w", err)
+	}
+	// Each mode's topics hold a full run of stories; left behind, a few dozen
+	// runs put hundreds of partitions on the broker and slowed later runs.
+	// Deferred first, so it runs after the processor and consumers stop.
+	if !o.KeepTopics {
+		defer cleanup(client, cfg, o)
 	}
 	// The input topic takes 10 MB messages, for the huge-poison phase.
 	if _, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
@@ -281,6 +303,28 @@ func runMode(ctx context.Context, o Options, brokers []string, mode string, n in
 		results[len(results)-1].ProcessorError = err.Error()
 	}
 	return results, nil
+}
+
+// cleanup deletes the topics and consumer group of one mode's run. The alert
+// topics are named by the rules and shared by every run, so they stay.
+func cleanup(client *kafka.Client, cfg config.Config, o Options) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	topics := []string{cfg.InputTopic, cfg.EnrichedTopic, cfg.DeadLetterTopic}
+	res, err := client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: topics})
+	if err == nil {
+		err = errors.Join(slices.Collect(maps.Values(res.Errors))...)
+	}
+	if err != nil {
+		o.logf("cleanup: delete topics %v: %v (delete them by hand or ignore)", topics, err)
+	}
+	gres, err := client.DeleteGroups(ctx, &kafka.DeleteGroupsRequest{GroupIDs: []string{cfg.GroupID}})
+	if err == nil {
+		err = errors.Join(slices.Collect(maps.Values(gres.Errors))...)
+	}
+	if err != nil {
+		o.logf("cleanup: delete group %s: %v", cfg.GroupID, err)
+	}
 }
 
 // hugeSize is the size of a huge poison message: ten times the default
@@ -478,8 +522,11 @@ type processor struct {
 
 func startProcessor(o Options, cfg config.Config, mode string) (*processor, error) {
 	args := []string{"run"}
-	if mode == ModePassThrough {
+	switch mode {
+	case ModePassThrough:
 		args = append(args, "--pass-through")
+	case ModeSized:
+		args = append(args, "--pass-through-sized")
 	}
 	cmd := exec.Command(o.Exe, args...)
 	cmd.Env = append(os.Environ(),

@@ -18,6 +18,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/wiretag/wiretag/config"
+	"github.com/wiretag/wiretag/processor/enrich"
 	"github.com/wiretag/wiretag/processor/httpapi"
 	"github.com/wiretag/wiretag/processor/kafkaio"
 	"github.com/wiretag/wiretag/processor/metrics"
@@ -46,7 +47,7 @@ type Hooks struct {
 	HTTPStarted func(net.Addr)          // the HTTP server listens
 	Started     func(*stream.Processor) // the loop is about to run
 	Hup         <-chan os.Signal        // SIGHUP: reload rules and dictionaries
-	PassThrough bool                    // copy stories instead of tagging them (benchmark baseline)
+	Baseline    enrich.Baseline         // copy stories instead of tagging them (wiretag bench's baselines)
 
 	// Tests wrap the Kafka client to inject faults a real broker cannot.
 	WrapFetcher  func(stream.Fetcher) stream.Fetcher
@@ -150,7 +151,7 @@ func Run(ctx context.Context, c config.Config, version string, log zerolog.Logge
 		Metrics:         m,
 		Snapshot:        loader.Snapshot,
 		Observe:         h.Observe,
-		PassThrough:     h.PassThrough,
+		Baseline:        h.Baseline,
 		Committed: func(ctx context.Context, topic string, parts []int) (map[int]int64, error) {
 			return kafkaio.CommittedOffsets(ctx, client, c.GroupID, topic, parts)
 		},

@@ -91,8 +91,8 @@ type Options struct {
 	// message once its outputs are acknowledged (the demo prints these).
 	Observe func(Outcome)
 
-	// PassThrough copies stories instead of tagging them (wiretag bench's baseline).
-	PassThrough bool
+	// Baseline copies stories instead of tagging them (wiretag bench's baselines).
+	Baseline enrich.Baseline
 }
 
 // Outcome is what happened to one input message.
@@ -389,7 +389,7 @@ func (p *Processor) process(b *batch) {
 			b.results[i] = enrich.Process(p.opt.Snapshot(), enrich.Options{
 				EnrichedTopic:   p.opt.EnrichedTopic,
 				MaxMessageBytes: p.opt.MaxMessageBytes,
-				PassThrough:     p.opt.PassThrough,
+				Baseline:        p.opt.Baseline,
 			}, enrich.Input{
 				Source: rules.Source{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset},
 				Key:    m.Key, Value: m.Value,
