@@ -67,8 +67,12 @@ type Alias struct {
 	// when one of its file's statement verbs follows within three words of
 	// the same sentence: "В Москве заявили", "In Berlin heißt es".
 	Speaks bool
-	Window int
-	Weight float64
+	// OpensGate (topic cues): the cue names the war so plainly ("the
+	// 28-point plan", "Donbas") that, once accepted, it opens the file's
+	// requires_any gate for every topic of the story, as a named party would.
+	OpensGate bool
+	Window    int
+	Weight    float64
 }
 
 // Entry is one id's aliases.

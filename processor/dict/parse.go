@@ -173,6 +173,11 @@ func aliasOptions(n *yaml.Node, a *Alias, kind string, bad func(*yaml.Node, stri
 			a.NotDateline = boolean(k.Value, v, bad)
 		case "speaks":
 			a.Speaks = boolean(k.Value, v, bad)
+		case "opens_gate":
+			if kind != KindTopic {
+				bad(k, "opens_gate is for topic cues only")
+			}
+			a.OpensGate = boolean(k.Value, v, bad)
 		case "near":
 			a.Near = wordList(v, bad)
 		case "not_near":

@@ -44,6 +44,7 @@ type scratch struct {
 	otherSent  [2][]int32 // per field: sentences that name another conflict
 	score      []float64
 	slot       []int // per entity, while building topics
+	gateCue    bool  // a cue with opens_gate was accepted
 }
 
 func newScratch(n int) any {
@@ -58,6 +59,7 @@ func (s *scratch) reset() {
 	clear(s.fullName)
 	clear(s.otherNamed)
 	clear(s.score)
+	s.gateCue = false
 }
 
 // Tag returns the enriched record for s.
@@ -179,6 +181,7 @@ func (t *Tagger) scan(sc *scratch, fi int) {
 					sc.fullName[p.entity] = true
 				}
 				sc.present[p.entity] = true
+				sc.gateCue = sc.gateCue || p.alias.OpensGate
 				next[space] = h.End
 				if space != spaceTopic {
 					break
@@ -597,7 +600,7 @@ func (t *Tagger) topicsOut(sc *scratch) []schema.Topic {
 }
 
 func (t *Tagger) gateOpen(sc *scratch, e *entity) bool {
-	if !e.gated {
+	if !e.gated || sc.gateCue {
 		return true
 	}
 	for _, g := range e.requiresAny {

@@ -52,6 +52,9 @@ func TestTagCases(t *testing.T) {
 		want []string
 	}{
 		{"whole words only: Rasputin is not Putin", "Распутин и Путины", nil},
+		{"no party named: the gate stays shut", "A peace plan and territorial concessions.", nil},
+		{"an opens_gate cue opens the gate for every topic", "A peace plan would cede Donbas.", []string{"#peace_plan", "#territory"}},
+		{"an opens_gate cue whose rules fail opens nothing", "A peace plan; fighting in Donbas.", nil},
 		{"Hnatov does not contain NATO", "General Hnatov arrived.", []string{"andrii_hnatov"}},
 		{"Turkish için does not contain Çin", "Barış için görüşme", nil},
 		{"Turkish suffix after apostrophe", "NATO'ya ve Çin'e göre Putin'in planı", []string{"cn", "nato", "vladimir_putin"}},
