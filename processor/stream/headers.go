@@ -72,38 +72,33 @@ func outputHeaders(src kafka.Message, kind, rule, storyID, version string) []kaf
 	// allocation for each was a tenth of the processor's garbage. Each value
 	// is capped, so nothing appended to one can reach the next.
 	buf := make([]byte, 0, 2*len(src.Topic)+len(kind)+len(rule)+len(storyID)+len(version)+160)
-	add := func(k string, v []byte) {
-		hs = append(hs, kafka.Header{Key: k, Value: v[:len(v):len(v)]})
+	// value adds header k holding what was appended to buf since start.
+	value := func(k string, start int) {
+		hs = append(hs, kafka.Header{Key: k, Value: buf[start:len(buf):len(buf)]})
 	}
-	at := func() int { return len(buf) }
-	i := at()
-	buf = append(buf, src.Topic...)
-	add(HeaderSourceTopic, buf[i:])
-	i = at()
+	str := func(k, v string) {
+		start := len(buf)
+		buf = append(buf, v...)
+		value(k, start)
+	}
+	str(HeaderSourceTopic, src.Topic)
+	start := len(buf)
 	buf = strconv.AppendInt(buf, int64(src.Partition), 10)
-	add(HeaderSourcePartition, buf[i:])
-	i = at()
+	value(HeaderSourcePartition, start)
+	start = len(buf)
 	buf = strconv.AppendInt(buf, src.Offset, 10)
-	add(HeaderSourceOffset, buf[i:])
-	i = at()
-	buf = append(buf, kind...)
-	add(HeaderKind, buf[i:])
-	i = at()
+	value(HeaderSourceOffset, start)
+	str(HeaderKind, kind)
+	start = len(buf)
 	buf = appendIdempotencyKey(buf, src.Topic, src.Partition, src.Offset, kind, rule)
-	add(HeaderIdempotencyKey, buf[i:])
+	value(HeaderIdempotencyKey, start)
 	if storyID != "" {
-		i = at()
-		buf = append(buf, storyID...)
-		add(HeaderStoryID, buf[i:])
+		str(HeaderStoryID, storyID)
 	}
 	if rule != "" {
-		i = at()
-		buf = append(buf, rule...)
-		add(HeaderRule, buf[i:])
+		str(HeaderRule, rule)
 	}
-	i = at()
-	buf = append(buf, version...)
-	add(HeaderVersion, buf[i:])
+	str(HeaderVersion, version)
 	return hs
 }
 
