@@ -31,6 +31,7 @@ type Metrics struct {
 	ActorTags       *prometheus.CounterVec // kind
 	Processing      prometheus.Histogram   // decode+tag+encode of one story
 	EndToEnd        prometheus.Histogram   // input timestamp -> outputs acknowledged
+	WriteRecords    prometheus.Histogram   // records per WriteMessages call
 	ConsumerLag     *LagVec                // topic, partition (series expire)
 	InFlight        prometheus.Gauge       // stories fetched, not yet committed
 	ProduceRetries  prometheus.Counter     // write attempts after a failure
@@ -74,6 +75,10 @@ func New(version string) *Metrics {
 			Name: "wiretag_end_to_end_seconds", Help: "From the input record's timestamp to its outputs being acknowledged.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 14),
 		}),
+		WriteRecords: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "wiretag_write_records", Help: "Records per produce call (one call per written batch; each call sends one request per partition it touches).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
+		}),
 		ConsumerLag: NewLagVec(2 * time.Minute),
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "wiretag_in_flight", Help: "Input messages fetched and not yet committed.",
@@ -105,7 +110,7 @@ func New(version string) *Metrics {
 	}
 	m.Registry.MustRegister(
 		m.Consumed, m.Produced, m.DeadLetters, m.Alerts, m.TopicTags, m.ActorTags,
-		m.Processing, m.EndToEnd, m.ConsumerLag, m.InFlight, m.ProduceRetries,
+		m.Processing, m.EndToEnd, m.WriteRecords, m.ConsumerLag, m.InFlight, m.ProduceRetries,
 		m.ProduceFailures, m.Commits, m.CommitFailures, m.Ready, m.LastCommit,
 		m.Reloads, m.BuildInfo,
 		collectors.NewGoCollector(),

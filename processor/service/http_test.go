@@ -17,7 +17,7 @@ import (
 // The names the deploy engineer's alerts use; they must all be exported.
 var metricNames = []string{
 	"wiretag_consumed_total", "wiretag_produced_total", "wiretag_dead_letters_total", "wiretag_alerts_total",
-	"wiretag_topic_tags_total", "wiretag_actor_tags_total", "wiretag_processing_seconds", "wiretag_end_to_end_seconds",
+	"wiretag_topic_tags_total", "wiretag_actor_tags_total", "wiretag_processing_seconds", "wiretag_end_to_end_seconds", "wiretag_write_records",
 	"wiretag_consumer_lag", "wiretag_in_flight", "wiretag_produce_retries_total", "wiretag_produce_failures_total",
 	"wiretag_commits_total", "wiretag_commit_failures_total", "wiretag_ready", "wiretag_last_commit_timestamp_seconds",
 	"wiretag_reloads_total", "wiretag_build_info", "go_goroutines", "process_cpu_seconds_total",

@@ -100,6 +100,7 @@ func (p *Processor) writeBatch(ctx context.Context, b *batch) error {
 		for i, o := range pending {
 			msgs[i] = o.msg
 		}
+		p.m.WriteRecords.Observe(float64(len(msgs)))
 		err := p.producer.WriteMessages(ctx, msgs...)
 		if ws, ok := p.producer.(interface{ Stats() kafka.WriterStats }); ok {
 			// kafka-go's own retries; Stats resets them, and only we call it.
