@@ -274,7 +274,8 @@ func (t *Tagger) holds(sc *scratch, d *text.Doc, p *pattern, h match.Hit) bool {
 		if !p.prev.empty() && (!ok || !p.prev.has(prev, prevHash)) {
 			return false
 		}
-		if !p.notPrev.empty() && ok && p.notPrev.has(prev, prevHash) && !(p.alias.Speaks && t.statementFollows(d, h)) {
+		if !p.notPrev.empty() && ok && (p.notPrev.has(prev, prevHash) || p.space == spaceCountry && inVenueList(d, h, p.notPrev)) &&
+			!(p.alias.Speaks && t.statementFollows(d, h)) {
 			return false
 		}
 	}
@@ -406,6 +407,37 @@ func previousWord(d *text.Doc, h match.Hit) ([]byte, uint64, bool) {
 		return nil, 0, false
 	}
 	return d.Word(h.Start - 1), d.Tokens[h.Start-1].Hash, true
+}
+
+// listWords join the items of a list: "in Moscow, Miami and Berlin".
+var listWords = map[string]bool{"and": true, "or": true, "et": true, "ou": true, "und": true, "oder": true, "y": true,
+	"o": true, "e": true, "ve": true, "и": true, "или": true, "і": true, "й": true, "та": true, "або": true}
+
+// inVenueList reports whether the hit is a later item of a list of names
+// whose first item follows one of the venue words: "в Москве, Майами и
+// Берлине" makes Berlin a venue as much as Moscow. It walks back from the
+// hit over list words and capitalized names, in the same sentence, to at
+// most eight tokens.
+func inVenueList(d *text.Doc, h match.Hit, venue *wordSet) bool {
+	j := h.Start - 1
+	if h.Clitic > 0 || j < 0 {
+		return false
+	}
+	if !listWords[string(d.Word(j))] && !strings.Contains(d.Src[d.Tokens[j].BEnd:d.Tokens[h.Start].BStart], ",") {
+		return false // the item before must be joined by a list word or a comma
+	}
+	sent := d.Tokens[h.Start].Sent
+	for ; j >= 0 && j >= h.Start-8 && d.Tokens[j].Sent == sent; j-- {
+		w := d.Word(j)
+		switch {
+		case venue.has(w, d.Tokens[j].Hash):
+			return true
+		case listWords[string(w)] || d.Tokens[j].Upper:
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // apostropheBetween reports whether tokens i and i+1 are joined by one
