@@ -50,6 +50,10 @@ type Matcher struct {
 	// a bit test rejects them without touching the larger edge table.
 	first    bitset
 	stemKeys [nStemKeys]bitset
+	// lead3 and lead4 hold the first three and four bytes of every root
+	// stem (lead3 only those of stems shorter than four bytes): one test
+	// per token skips the three bucket probes for words no stem can start.
+	lead3, lead4 bitset
 }
 
 const (
@@ -76,6 +80,12 @@ func prefixHash(w []byte) uint64 {
 		k = uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | 1<<56
 	}
 	k *= 0x9E3779B97F4A7C15
+	return k ^ k>>29
+}
+
+// leadHash hashes the first four bytes of w (len(w) >= 4).
+func leadHash(w []byte) uint64 {
+	k := uint64(binary.LittleEndian.Uint32(w)) * 0x9E3779B97F4A7C15
 	return k ^ k>>29
 }
 
@@ -157,7 +167,8 @@ func NewBuilder() *Builder {
 	return &Builder{m: &Matcher{nodes: []node{{}},
 		rootStems: [nStemKeys]map[uint64][]stemEdge{{}, {}, {}},
 		first:     make(bitset, firstBits/64),
-		stemKeys:  [nStemKeys]bitset{make(bitset, stemBits/64), make(bitset, stemBits/64), make(bitset, stemBits/64)}},
+		stemKeys:  [nStemKeys]bitset{make(bitset, stemBits/64), make(bitset, stemBits/64), make(bitset, stemBits/64)},
+		lead3:     make(bitset, stemBits/64), lead4: make(bitset, stemBits/64)},
 		kids: map[kid]int32{}}
 }
 
@@ -218,6 +229,11 @@ func (b *Builder) child(n int32, word string, stem bool) int32 {
 		}
 		h := prefixHash([]byte(word[:stemKeyLen[k]]))
 		m.stemKeys[k].set(h)
+		if len(word) >= 4 {
+			m.lead4.set(leadHash([]byte(word)))
+		} else {
+			m.lead3.set(prefixHash([]byte(word[:3])))
+		}
 		for _, e := range m.rootStems[k][h] {
 			if e.stem == word {
 				return e.next
@@ -323,6 +339,9 @@ func (m *Matcher) from(d *text.Doc, i int, w []byte, h uint64, clitic int, hits 
 		if c := m.edges.get(0, h, w); c != 0 {
 			hits = m.descend(d, c, i, i+1, clitic, hits)
 		}
+	}
+	if len(w) < 3 || !(len(w) >= 4 && m.lead4.has(leadHash(w)) || m.lead3.has(prefixHash(w[:3]))) {
+		return hits
 	}
 	for k := nStemKeys - 1; k >= 0; k-- {
 		if n := stemKeyLen[k]; len(w) >= n {
