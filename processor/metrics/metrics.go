@@ -18,30 +18,39 @@ const (
 	KindDeadLetter = "dead_letter"
 )
 
+// Stages of a batch, the values of the stage label of wiretag_stage_seconds.
+const (
+	StageBatching   = "batching"    // first message fetched -> the tag stage takes the batch
+	StageTagging    = "tagging"     // decode, tag, rules and encode of the whole batch
+	StageWriteQueue = "write_queue" // tagged -> the write stage takes it
+	StageWriting    = "writing"     // one produce call, until every output is acknowledged
+)
+
 // Metrics holds every collector, on its own registry so several processors
 // (tests, the demo) can live in one process.
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	Consumed        *prometheus.CounterVec // topic
-	Produced        *prometheus.CounterVec // topic, kind
-	DeadLetters     *prometheus.CounterVec // reason
-	Alerts          *prometheus.CounterVec // rule
-	TopicTags       *prometheus.CounterVec // topic
-	ActorTags       *prometheus.CounterVec // kind
-	Processing      prometheus.Histogram   // decode+tag+encode of one story
-	EndToEnd        prometheus.Histogram   // input timestamp -> outputs acknowledged
-	WriteRecords    prometheus.Histogram   // records per WriteMessages call
-	ConsumerLag     *LagVec                // topic, partition (series expire)
-	InFlight        prometheus.Gauge       // stories fetched, not yet committed
-	ProduceRetries  prometheus.Counter     // write attempts after a failure
-	ProduceFailures prometheus.Counter     // writes abandoned (retries exhausted, or a record that can never be written)
-	Commits         prometheus.Counter     // successful commit calls
-	CommitFailures  prometheus.Counter     // failed commit calls
-	Ready           prometheus.Gauge       // 0/1, as /readyz
-	LastCommit      prometheus.Gauge       // unix time of the last successful commit
-	Reloads         *prometheus.CounterVec // what (rules|dictionaries), result (ok|error)
-	BuildInfo       *prometheus.GaugeVec   // version
+	Consumed        *prometheus.CounterVec   // topic
+	Produced        *prometheus.CounterVec   // topic, kind
+	DeadLetters     *prometheus.CounterVec   // reason
+	Alerts          *prometheus.CounterVec   // rule
+	TopicTags       *prometheus.CounterVec   // topic
+	ActorTags       *prometheus.CounterVec   // kind
+	Processing      prometheus.Histogram     // decode+tag+encode of one story
+	EndToEnd        prometheus.Histogram     // input timestamp -> outputs acknowledged
+	WriteRecords    prometheus.Histogram     // records per WriteMessages call
+	Stage           *prometheus.HistogramVec // stage: where a batch's latency goes
+	ConsumerLag     *LagVec                  // topic, partition (series expire)
+	InFlight        prometheus.Gauge         // stories fetched, not yet committed
+	ProduceRetries  prometheus.Counter       // write attempts after a failure
+	ProduceFailures prometheus.Counter       // writes abandoned (retries exhausted, or a record that can never be written)
+	Commits         prometheus.Counter       // successful commit calls
+	CommitFailures  prometheus.Counter       // failed commit calls
+	Ready           prometheus.Gauge         // 0/1, as /readyz
+	LastCommit      prometheus.Gauge         // unix time of the last successful commit
+	Reloads         *prometheus.CounterVec   // what (rules|dictionaries), result (ok|error)
+	BuildInfo       *prometheus.GaugeVec     // version
 }
 
 // New creates the metrics on a fresh registry, with the Go and process
@@ -79,6 +88,10 @@ func New(version string) *Metrics {
 			Name: "wiretag_write_records", Help: "Records per produce call (one call per written batch; each call sends one request per partition it touches).",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
 		}),
+		Stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "wiretag_stage_seconds", Help: "Time a batch spends in each stage: batching (first fetch to the tag stage), tagging, write_queue (tagged to the write stage) and writing (the produce call).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
+		}, []string{"stage"}),
 		ConsumerLag: NewLagVec(2 * time.Minute),
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "wiretag_in_flight", Help: "Input messages fetched and not yet committed.",
@@ -110,7 +123,7 @@ func New(version string) *Metrics {
 	}
 	m.Registry.MustRegister(
 		m.Consumed, m.Produced, m.DeadLetters, m.Alerts, m.TopicTags, m.ActorTags,
-		m.Processing, m.EndToEnd, m.WriteRecords, m.ConsumerLag, m.InFlight, m.ProduceRetries,
+		m.Processing, m.EndToEnd, m.WriteRecords, m.Stage, m.ConsumerLag, m.InFlight, m.ProduceRetries,
 		m.ProduceFailures, m.Commits, m.CommitFailures, m.Ready, m.LastCommit,
 		m.Reloads, m.BuildInfo,
 		collectors.NewGoCollector(),

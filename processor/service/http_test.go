@@ -17,7 +17,7 @@ import (
 // The names the deploy engineer's alerts use; they must all be exported.
 var metricNames = []string{
 	"wiretag_consumed_total", "wiretag_produced_total", "wiretag_dead_letters_total", "wiretag_alerts_total",
-	"wiretag_topic_tags_total", "wiretag_actor_tags_total", "wiretag_processing_seconds", "wiretag_end_to_end_seconds", "wiretag_write_records",
+	"wiretag_topic_tags_total", "wiretag_actor_tags_total", "wiretag_processing_seconds", "wiretag_end_to_end_seconds", "wiretag_write_records", "wiretag_stage_seconds",
 	"wiretag_consumer_lag", "wiretag_in_flight", "wiretag_produce_retries_total", "wiretag_produce_failures_total",
 	"wiretag_commits_total", "wiretag_commit_failures_total", "wiretag_ready", "wiretag_last_commit_timestamp_seconds",
 	"wiretag_reloads_total", "wiretag_build_info", "go_goroutines", "process_cpu_seconds_total",
@@ -69,6 +69,12 @@ func TestOperationalEndpoints(t *testing.T) {
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	// Every stage of a batch was timed.
+	for _, stage := range []string{"batching", "tagging", "write_queue", "writing"} {
+		if !strings.Contains(body, `wiretag_stage_seconds_count{stage="`+stage+`"} `) {
+			t.Errorf("/metrics lacks the %s stage", stage)
 		}
 	}
 	r.stop(t)

@@ -196,6 +196,7 @@ func New(opt Options, f Fetcher, p Producer) *Processor {
 // batch is a run of fetched messages, in fetch order.
 type batch struct {
 	started time.Time // when its first message was fetched
+	tagged  time.Time // when the tag stage finished it (the earliest, for a merged batch)
 	msgs    []kafka.Message
 	results []enrich.Result
 }
@@ -248,7 +249,11 @@ func (p *Processor) Run(ctx context.Context) error {
 	go func() {
 		defer close(processed)
 		for b := range batches {
+			start := time.Now()
+			p.m.Stage.WithLabelValues(metrics.StageBatching).Observe(start.Sub(b.started).Seconds())
 			p.process(b)
+			b.tagged = time.Now()
+			p.m.Stage.WithLabelValues(metrics.StageTagging).Observe(b.tagged.Sub(start).Seconds())
 			processed <- b
 		}
 	}()
@@ -434,7 +439,7 @@ func (p *Processor) writeLoop(ctx context.Context, in <-chan *batch) error {
 				if !ok {
 					break coalesce
 				}
-				b = &batch{started: b.started, msgs: append(b.msgs, next.msgs...), results: append(b.results, next.results...)}
+				b = &batch{started: b.started, tagged: b.tagged, msgs: append(b.msgs, next.msgs...), results: append(b.results, next.results...)}
 			default:
 				break coalesce
 			}
@@ -446,10 +451,13 @@ func (p *Processor) writeLoop(ctx context.Context, in <-chan *batch) error {
 			abandoned += len(b.msgs)
 			continue
 		}
+		writeStart := time.Now()
+		p.m.Stage.WithLabelValues(metrics.StageWriteQueue).Observe(writeStart.Sub(b.tagged).Seconds())
 		if err := p.writeBatch(ctx, b); err != nil {
 			abandoned += len(b.msgs)
 			continue
 		}
+		p.m.Stage.WithLabelValues(metrics.StageWriting).Observe(time.Since(writeStart).Seconds())
 		p.progress.Store(time.Now().UnixNano())
 		p.pendingSince.CompareAndSwap(0, b.started.UnixNano())
 		// Commit off the write path: the next write need not wait for the
