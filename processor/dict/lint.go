@@ -74,6 +74,7 @@ func lint(set *Set) Problems {
 				ps = append(ps, Problem{f.Path, e.Line, fmt.Sprintf("entry %s has no aliases", e.ID)})
 			}
 			own := map[string]int{}
+			variants := map[string][]*Alias{} // key -> every variant, all languages
 			for _, a := range e.Aliases {
 				ws, err := ParseAlias(a.Text)
 				if err != nil {
@@ -112,6 +113,7 @@ func lint(set *Set) Problems {
 					continue
 				}
 				own[ownKey] = a.Line
+				variants[key] = append(variants[key], &a)
 				ctx := a.HasContext()
 				if first, ok := aliasAt[sp][key]; ok && first.id != e.ID && !(ctx && first.ctx) {
 					ps = append(ps, Problem{f.Path, a.Line, fmt.Sprintf("alias %q of %s conflicts with the same alias of %s at %s:%d; give both context rules or drop one", a.Text, e.ID, first.id, first.file, first.line)})
@@ -121,6 +123,7 @@ func lint(set *Set) Problems {
 					aliasAt[sp][key] = seen{e.ID, f.Path, a.Line, ctx}
 				}
 			}
+			ps = append(ps, crossLanguageRules(f.Path, e, variants)...)
 		}
 	}
 	var missing []string
@@ -133,6 +136,36 @@ func lint(set *Set) Problems {
 	if len(missing) > 0 {
 		ps = append(ps, Problem{"(taxonomy)", 0, "no dictionary entry for: " + strings.Join(missing, ", ")})
 	}
+	return ps
+}
+
+// crossLanguageRules reports an alias spelled the same under two languages
+// of one entry whose variants weaken each other. Every alias is matched in
+// stories of every language, so all variants apply everywhere: a variant
+// without rules voids the guards of the others (a bare Turkish "Kellogg"
+// let "cereal makers such as Kellogg" through the English one's not_near),
+// and of two variants with the same positive rules (near, prev, next) the
+// one with fewer exclusions wins (a Russian "Варшав*" without the Ukrainian
+// venue word "у" made "у Варшаві" count as Poland). Variants whose positive
+// rules or weights differ are alternatives by design (per-language near
+// words).
+func crossLanguageRules(path string, e Entry, variants map[string][]*Alias) []Problem {
+	var ps []Problem
+	for key, vs := range variants {
+		for i, a := range vs {
+			for _, b := range vs[:i] {
+				if a.Lang == b.Lang {
+					continue
+				}
+				if a.Weight == b.Weight && a.positive() == b.positive() && a.signature() != b.signature() {
+					ps = append(ps, Problem{path, a.Line, fmt.Sprintf(
+						"alias %q of %s in %s weakens or is weakened by its %s variant (line %d): every alias is matched in every language, so give both the same rules",
+						key, e.ID, a.Lang, b.Lang, b.Line)})
+				}
+			}
+		}
+	}
+	slices.SortFunc(ps, func(a, b Problem) int { return a.Line - b.Line })
 	return ps
 }
 

@@ -81,6 +81,13 @@ func (a *Alias) signature() string {
 		a.Near, a.NotNear, a.Prev, a.NotPrev, a.Next, a.NotNext, a.NotSuffix, a.Speaks, a.Window, a.Weight)
 }
 
+// positive is the part of the signature that an alias needs to match
+// (near, prev, next words, case): variants that differ here are
+// alternatives; variants that agree here should exclude the same things.
+func (a *Alias) positive() string {
+	return fmt.Sprintf("%s|%v|%v|%v", a.Case, a.Near, a.Prev, a.Next)
+}
+
 // HasContext reports whether an alias carries rules that can tell two equal
 // aliases apart.
 func (a *Alias) HasContext() bool {

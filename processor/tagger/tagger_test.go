@@ -348,6 +348,11 @@ entries:
   ru:
     aliases:
       en: [{text: Moscow, speaks: true}]
+  ua:
+    aliases:
+      en: [{text: Kyiv, not_prev: [in, at]}]
+      fr: [{text: Kyiv, not_prev: [à]}]
+      de: [{text: Kyiv, not_prev: [in, at], near: [sagte]}]
 `)
 	write("topics.yaml", `kind: topic
 entries:
@@ -370,6 +375,7 @@ entries: {}
 	msg := err.Error()
 	for _, want := range []string{
 		`people.yaml:3: unknown id "nobody_known"`,
+		`countries.yaml:9: alias "kyiv" of ua in fr weakens or is weakened by its en variant (line 8)`,
 		`people.yaml:8: duplicate alias "putin"`,
 		`people.yaml:8: stem "pu"* is shorter than 3 letters`,
 		`people.yaml:8: case must be upper or exact`,
@@ -388,6 +394,10 @@ entries: {}
 		if !strings.Contains(msg, want) {
 			t.Errorf("lint output lacks %q:\n%s", want, msg)
 		}
+	}
+	// A variant with its own near words is an alternative, not a weaker copy.
+	if strings.Contains(msg, `"kyiv" of ua in de`) {
+		t.Errorf("lint flags a variant whose positive rules differ:\n%s", msg)
 	}
 }
 
