@@ -100,16 +100,25 @@ func Run(ctx context.Context, c config.Config, version string, log zerolog.Logge
 		}
 		return nil
 	}
+	// A shutdown asked for once the brokers answered, while the rules load
+	// or the topics are checked, is a clean stop, not a failed start.
+	startupErr := func(err error) error {
+		if ctx.Err() != nil {
+			log.Info().Str("interrupted", err.Error()).Msg("stopped during start-up")
+			return nil
+		}
+		return fmt.Errorf("start-up: %w", err)
+	}
 	loader, err := reload.New(ctx, reload.Options{
 		RulesFile: c.RulesFile, DictionaryDir: c.DictionaryDir, Log: log, Metrics: m,
 		CheckTopics: checkTopics,
 	})
 	if err != nil {
-		return fmt.Errorf("start-up: %w", err)
+		return startupErr(err)
 	}
 	base := []string{c.InputTopic, c.EnrichedTopic, c.DeadLetterTopic}
 	if err := checkTopics(ctx, base); err != nil {
-		return fmt.Errorf("start-up: %w", err)
+		return startupErr(err)
 	}
 	log.Info().Int("rules", len(loader.Snapshot().Rules.Rules)).Strs("alert_topics", loader.Snapshot().Rules.Topics()).
 		Str("rules_source", loader.Snapshot().Rules.Source).Msg("rules loaded")
