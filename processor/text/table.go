@@ -107,7 +107,7 @@ func classify(r rune) entry {
 	switch r {
 	case '\'', '’', 'ʼ', '‘', '`', 'ʹ':
 		return mk(classApos, false, scriptOther, '\'')
-	case '.', '!', '?', '؟', '\n', '…', '۔', '。', ';', '؛':
+	case '.', '!', '?', '؟', '\n', '…', '۔', '。':
 		return mk(classSentEnd, false, scriptOther, 0)
 	}
 	if isSkippable(r) {
