@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
@@ -118,6 +119,10 @@ type Processor struct {
 
 	jobs chan func()
 
+	// The stage histograms, resolved once: a label lookup per batch hashes
+	// the label values each time.
+	stageBatching, stageTagging, stageWriteQueue, stageWriting prometheus.Observer
+
 	// health
 	started   time.Time
 	beatFetch atomic.Int64 // unix nanos of the last fetch-stage tick
@@ -186,6 +191,10 @@ func New(opt Options, f Fetcher, p Producer) *Processor {
 		tracker: checkpoint.New(),
 		jobs:    make(chan func()),
 	}
+	p2.stageBatching = p2.m.Stage.WithLabelValues(metrics.StageBatching)
+	p2.stageTagging = p2.m.Stage.WithLabelValues(metrics.StageTagging)
+	p2.stageWriteQueue = p2.m.Stage.WithLabelValues(metrics.StageWriteQueue)
+	p2.stageWriting = p2.m.Stage.WithLabelValues(metrics.StageWriting)
 	p2.writeOK.Store(true)
 	p2.fetchOK.Store(true)
 	p2.fetchErrMsg.Store("")
@@ -250,10 +259,10 @@ func (p *Processor) Run(ctx context.Context) error {
 		defer close(processed)
 		for b := range batches {
 			start := time.Now()
-			p.m.Stage.WithLabelValues(metrics.StageBatching).Observe(start.Sub(b.started).Seconds())
+			p.stageBatching.Observe(start.Sub(b.started).Seconds())
 			p.process(b)
 			b.tagged = time.Now()
-			p.m.Stage.WithLabelValues(metrics.StageTagging).Observe(b.tagged.Sub(start).Seconds())
+			p.stageTagging.Observe(b.tagged.Sub(start).Seconds())
 			processed <- b
 		}
 	}()
@@ -452,12 +461,12 @@ func (p *Processor) writeLoop(ctx context.Context, in <-chan *batch) error {
 			continue
 		}
 		writeStart := time.Now()
-		p.m.Stage.WithLabelValues(metrics.StageWriteQueue).Observe(writeStart.Sub(b.tagged).Seconds())
+		p.stageWriteQueue.Observe(writeStart.Sub(b.tagged).Seconds())
 		if err := p.writeBatch(ctx, b); err != nil {
 			abandoned += len(b.msgs)
 			continue
 		}
-		p.m.Stage.WithLabelValues(metrics.StageWriting).Observe(time.Since(writeStart).Seconds())
+		p.stageWriting.Observe(time.Since(writeStart).Seconds())
 		p.progress.Store(time.Now().UnixNano())
 		p.pendingSince.CompareAndSwap(0, b.started.UnixNano())
 		// Commit off the write path: the next write need not wait for the
